@@ -1,0 +1,16 @@
+"""MyTorch: feed-forward neural networks with every forward and backward pass written
+by hand in NumPy.
+
+Two faces of one core:
+
+* ``mytorch.nn`` / ``mytorch.optim``: PyTorch's names and semantics;
+* ``mytorch/activation.py``, ``loss.py``, ``linear.py``, ``batchnorm.py`` and the
+  repository's ``hw1/``: the CMU 11-785 Homework 1 Part 1 API.
+"""
+
+from mytorch import nn
+from mytorch.gradcheck import gradcheck
+
+__version__ = "0.1.0"
+
+__all__ = ["nn", "gradcheck", "__version__"]

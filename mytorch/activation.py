@@ -1,0 +1,415 @@
+"""Activation functions: the course's ``Activation`` classes and PyTorch's ``nn`` ones.
+
+Every class here serves both APIs at once:
+
+* the CMU 11-785 HW1P1 course API: ``act(z)`` stores the output in ``act.state`` and
+  ``act.derivative()`` returns f'(z) computed from the stored state;
+* the PyTorch-style API: ``act.forward(z)`` and ``act.backward(grad_output)``, which
+  returns ``grad_output * f'(z)`` (the chain rule for an elementwise function).
+
+``mytorch.nn`` re-exports these same classes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+if not __package__:  # pragma: no cover - exercised by the course-autograder test in a subprocess
+    # The course autograder puts mytorch/ on sys.path and runs `import activation`.
+    # Hand it the package's module instead, so there is one copy of every class.
+    from _course_import import import_from_package
+
+    import_from_package(__name__)
+
+from mytorch.module import Module
+from mytorch.validation import check_float_array, check_number, require_forward
+
+__all__ = [
+    "Activation",
+    "Identity",
+    "Step",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "GELU",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+]
+
+
+class Activation(Module):
+    """Base class of elementwise activations f applied to a pre-activation z.
+
+    Shape:
+        - Input: any shape, float32 or float64.
+        - Output: same shape and dtype as the input.
+
+    Attributes
+    ----------
+    state : numpy.ndarray or None
+        The last output f(z) (the course's name). ``derivative()`` reads it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return f(x) and remember what ``derivative`` needs."""
+        check_float_array(x, type(self).__name__, ndim=None, allow_empty=True)
+        self.state = self._apply(x)
+        return self.state
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement _apply()")
+
+    def derivative(self) -> np.ndarray:
+        """Return f'(z) elementwise for the last forward input z, shape of the input."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement derivative()")
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Return d(loss)/dz = d(loss)/df * f'(z) (elementwise chain rule)."""
+        require_forward(self.state, f"{type(self).__name__}.backward")
+        check_float_array(grad_output, f"{type(self).__name__}.backward", ndim=None,
+                          allow_empty=True, name="grad_output")
+        if grad_output.shape != self.state.shape:
+            raise ValueError(
+                f"{type(self).__name__}.backward: expected grad_output of shape "
+                f"{self.state.shape} (the output's), got {grad_output.shape}"
+            )
+        return grad_output * self.derivative()
+
+    def _saved(self) -> np.ndarray:
+        require_forward(self.state, f"{type(self).__name__}.derivative")
+        return self.state
+
+
+class Identity(Activation):
+    """f(z) = z, f'(z) = 1.
+
+    Examples
+    --------
+    >>> Identity()(np.array([-1.0, 2.0]))
+    array([-1.,  2.])
+    """
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def derivative(self) -> np.ndarray:
+        return np.ones_like(self._saved())
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        require_forward(self.state, "Identity.backward")
+        return grad_output
+
+
+class Step(Activation):
+    """The notes' step function: f(z) = 1 if z > 0 else 0, f'(z) = 0 everywhere.
+
+    Its zero derivative is why a network of step units cannot be trained by gradient
+    descent (lecture notes, section on activation functions).
+    """
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        return (x > 0).astype(x.dtype)
+
+    def derivative(self) -> np.ndarray:
+        return np.zeros_like(self._saved())
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic sigmoid 1 / (1 + exp(-x)) without overflow for any finite x.
+
+    exp is only ever taken of -|x| <= 0, so it never overflows; for x < 0 the
+    equivalent form exp(x) / (1 + exp(x)) keeps the small values accurate.
+    """
+    e = np.exp(-np.abs(x))
+    out = np.reciprocal(1.0 + e)
+    negative = x < 0
+    out[negative] = e[negative] * out[negative]
+    return out.astype(x.dtype, copy=False)
+
+
+class Sigmoid(Activation):
+    """f(z) = 1 / (1 + exp(-z)), f'(z) = f(z) (1 - f(z)).
+
+    Computed without overflow for |z| up to the dtype's range (no warnings, no NaN).
+
+    Examples
+    --------
+    >>> Sigmoid()(np.array([0.0, 1e4, -1e4]))
+    array([0.5, 1. , 0. ])
+    """
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        return sigmoid(x)
+
+    def derivative(self) -> np.ndarray:
+        s = self._saved()
+        return s * (1.0 - s)
+
+
+class Tanh(Activation):
+    """f(z) = tanh(z), f'(z) = 1 - tanh(z)^2."""
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    def derivative(self) -> np.ndarray:
+        t = self._saved()
+        return 1.0 - t * t
+
+
+class ReLU(Activation):
+    """f(z) = max(z, 0), f'(z) = 1 if z > 0 else 0 (so f'(0) = 0, the course's choice)."""
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0)
+
+    def derivative(self) -> np.ndarray:
+        # state > 0 exactly where z > 0, so the output is enough to get f'.
+        return (self._saved() > 0).astype(self.state.dtype)
+
+
+class _InputActivation(Activation):
+    """An activation whose derivative needs the input z, not only the output."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input = x
+        return super().forward(x)
+
+    def _saved_input(self) -> np.ndarray:
+        require_forward(self.state, f"{type(self).__name__}.derivative")
+        return self.input
+
+
+class LeakyReLU(_InputActivation):
+    """f(z) = z if z > 0 else negative_slope * z (PyTorch's ``LeakyReLU``).
+
+    Parameters
+    ----------
+    negative_slope : float
+        Slope for z <= 0 (default 0.01). f'(0) = negative_slope, as in PyTorch.
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = check_number(negative_slope, "LeakyReLU", "negative_slope")
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, x * self.negative_slope)
+
+    def derivative(self) -> np.ndarray:
+        z = self._saved_input()
+        return np.where(z > 0, 1.0, self.negative_slope).astype(z.dtype)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(_InputActivation):
+    """f(z) = z if z > 0 else alpha (exp(z) - 1) (PyTorch's ``ELU``).
+
+    Parameters
+    ----------
+    alpha : float
+        Scale of the negative part (default 1.0).
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = check_number(alpha, "ELU", "alpha")
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        # expm1 of min(z, 0): accurate near 0 and never overflows for large positive z.
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
+
+    def derivative(self) -> np.ndarray:
+        z = self._saved_input()
+        return np.where(z > 0, 1.0, self.alpha * np.exp(np.minimum(z, 0))).astype(z.dtype)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+class GELU(_InputActivation):
+    """f(z) = z Phi(z), Phi the standard normal CDF (PyTorch's ``GELU``).
+
+    Parameters
+    ----------
+    approximate : {'none', 'tanh'}
+        ``'none'`` uses the exact error function (NumPy has none, so ``math.erf`` is
+        applied elementwise: exact but slower); ``'tanh'`` uses PyTorch's tanh
+        approximation 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))).
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: expected approximate 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    _K = math.sqrt(2.0 / math.pi)
+
+    def _cdf(self, z: np.ndarray) -> np.ndarray:
+        if self.approximate == "tanh":
+            return 0.5 * (1.0 + np.tanh(self._K * (z + 0.044715 * z**3)))
+        return (0.5 * (1.0 + _erf(z / math.sqrt(2.0)).astype(np.float64))).astype(z.dtype)
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        return x * self._cdf(x)
+
+    def derivative(self) -> np.ndarray:
+        z = self._saved_input()
+        if self.approximate == "tanh":
+            inner = self._K * (z + 0.044715 * z**3)
+            t = np.tanh(inner)
+            d_inner = self._K * (1.0 + 3 * 0.044715 * z * z)
+            return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * d_inner
+        pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+        return (self._cdf(z) + z * pdf).astype(z.dtype)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(_InputActivation):
+    """f(z) = log(1 + exp(beta z)) / beta, linear where beta z > threshold (PyTorch's).
+
+    Computed as max(z, 0) + log1p(exp(-|z|)) (scaled by beta), which never overflows.
+
+    Parameters
+    ----------
+    beta : float
+        Sharpness (default 1).
+    threshold : float
+        Above ``beta * z > threshold`` the function is z itself, as in PyTorch (default 20).
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = check_number(beta, "Softplus", "beta", low=0, low_inclusive=False)
+        self.threshold = check_number(threshold, "Softplus", "threshold")
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        bz = self.beta * x
+        smooth = (np.maximum(bz, 0) + np.log1p(np.exp(-np.abs(bz)))) / self.beta
+        return np.where(bz > self.threshold, x, smooth).astype(x.dtype, copy=False)
+
+    def derivative(self) -> np.ndarray:
+        z = self._saved_input()
+        bz = self.beta * z
+        return np.where(bz > self.threshold, 1.0, sigmoid(bz)).astype(z.dtype)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+def _softmax_dim(ndim: int, dim: int | None, where: str) -> int:
+    if dim is None:
+        # PyTorch's implicit choice for dim=None (it warns; we document it instead).
+        dim = 0 if ndim in (0, 1, 3) else 1
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"{where}: dim {dim} is out of range for a {ndim}-D input")
+    return dim % ndim
+
+
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """log(softmax(x)) along ``axis`` with the log-sum-exp trick (no overflow)."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """softmax(x) along ``axis``, shifted by the maximum so exp never overflows."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+class Softmax(Activation):
+    """softmax(z)_j = exp(z_j) / sum_k exp(z_k) along ``dim`` (PyTorch's ``Softmax``).
+
+    Not elementwise: ``backward`` applies the Jacobian, diag(s) - s s^T, without
+    building it: grad_z = s * (g - sum(g * s)).
+
+    Parameters
+    ----------
+    dim : int or None
+        Axis to normalise; ``None`` picks PyTorch's implicit choice (1 for 2-D input).
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_array(x, "Softmax", ndim=None, allow_empty=True)
+        self._axis = _softmax_dim(x.ndim, self.dim, "Softmax")
+        self.state = softmax(x, self._axis)
+        return self.state
+
+    def derivative(self) -> np.ndarray:
+        """Return the Jacobian ds/dz of each sample, shape (N, C, C) for 2-D input (dim=1)."""
+        s = self._saved()
+        if s.ndim != 2 or self._axis != 1:
+            raise ValueError("Softmax.derivative: the Jacobian is only built for 2-D input, dim=1")
+        return np.einsum("ij,jk->ijk", s, np.eye(s.shape[1], dtype=s.dtype)) - np.einsum(
+            "ij,ik->ijk", s, s
+        )
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        s = self._saved()
+        return s * (grad_output - np.sum(grad_output * s, axis=self._axis, keepdims=True))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Activation):
+    """log_softmax(z)_j = z_j - log sum_k exp(z_k) along ``dim`` (PyTorch's ``LogSoftmax``).
+
+    ``backward``: grad_z = g - softmax(z) * sum(g).
+
+    Parameters
+    ----------
+    dim : int or None
+        Axis to normalise; ``None`` picks PyTorch's implicit choice (1 for 2-D input).
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_array(x, "LogSoftmax", ndim=None, allow_empty=True)
+        self._axis = _softmax_dim(x.ndim, self.dim, "LogSoftmax")
+        self.state = log_softmax(x, self._axis)
+        return self.state
+
+    def derivative(self) -> np.ndarray:
+        """Return the Jacobian of each sample, I - 1 s^T, shape (N, C, C) for 2-D input."""
+        s = np.exp(self._saved())
+        if s.ndim != 2 or self._axis != 1:
+            raise ValueError(
+                "LogSoftmax.derivative: the Jacobian is only built for 2-D input, dim=1"
+            )
+        eye = np.eye(s.shape[1], dtype=s.dtype)
+        return eye[None, :, :] - s[:, None, :]
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        log_s = self._saved()
+        return grad_output - np.exp(log_s) * np.sum(grad_output, axis=self._axis, keepdims=True)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+

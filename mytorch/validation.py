@@ -1,0 +1,245 @@
+"""Input validation shared by every public entry point.
+
+Every check raises ``TypeError`` (wrong kind of object or dtype) or ``ValueError``
+(wrong shape or values) whose message starts with the name of the layer or function
+that was called, then says what it expected and what it got. Modules call these
+helpers instead of ``assert`` so that a user's mistake is reported the same way
+everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"array of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__}"
+
+
+def check_float_array(
+    x: Any,
+    where: str,
+    *,
+    ndim: int | tuple[int, ...] | None = 2,
+    features: int | None = None,
+    dtype: np.dtype | None = None,
+    allow_empty: bool = False,
+    name: str = "input",
+) -> np.ndarray:
+    """Check that ``x`` is a finite floating-point array of the expected shape.
+
+    Parameters
+    ----------
+    x : Any
+        The value to check. Must already be a ``numpy.ndarray``: layers never copy or
+        convert their input silently (a float32 batch stays float32).
+    where : str
+        Name of the layer or function, used to start the error message.
+    ndim : int or tuple of int or None
+        Allowed numbers of dimensions; ``None`` accepts any.
+    features : int or None
+        Required size of the last axis, if any.
+    dtype : numpy.dtype or None
+        Required dtype (the layer's own); ``None`` accepts float32 and float64.
+    allow_empty : bool
+        Whether an array with no rows is accepted.
+    name : str
+        What the array is, for the message ("input", "grad_output", "target").
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x`` itself, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an ndarray, or its dtype is not floating or not ``dtype``.
+    ValueError
+        If the rank, the feature count or the length is wrong, or ``x`` holds NaN or inf.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"{where}: expected {name} to be a numpy.ndarray, got {_describe(x)}; "
+            "convert it with np.asarray(..., dtype=np.float64) first"
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{where}: expected {name} of a floating dtype (float32 or float64), "
+            f"got dtype {x.dtype}; convert it with x.astype(np.float64) "
+            "(scale integer images to [0, 1] as well)"
+        )
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(
+            f"{where}: expected {name} of dtype {np.dtype(dtype)} (the layer's dtype), "
+            f"got {x.dtype}; convert the data with x.astype(np.{np.dtype(dtype)}) "
+            f"or the model with model.to(np.{x.dtype})"
+        )
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            expected = " or ".join(f"{d}-D" for d in allowed)
+            hint = " (one sample? use x.reshape(1, -1))" if x.ndim == 1 and 2 in allowed else ""
+            raise ValueError(
+                f"{where}: expected {name} to be {expected}, got a {x.ndim}-D array "
+                f"of shape {x.shape}{hint}"
+            )
+    if features is not None and (x.ndim == 0 or x.shape[-1] != features):
+        got = x.shape[-1] if x.ndim else "none"
+        raise ValueError(
+            f"{where}: expected {name} with {features} features (shape (N, {features})), "
+            f"got shape {x.shape} ({got} features)"
+        )
+    if not allow_empty and x.ndim > 0 and x.shape[0] == 0:
+        raise ValueError(f"{where}: expected a non-empty batch, got {name} of shape {x.shape}")
+    check_finite(x, where, name=name)
+    return x
+
+
+def check_finite(x: np.ndarray, where: str, *, name: str = "input") -> None:
+    """Raise ``ValueError`` if ``x`` holds NaN or inf.
+
+    The sum is one cheap pass with no temporary array; only when it is not finite do
+    we look element by element (a finite array whose sum overflows is accepted).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(x)
+    if np.isfinite(total):
+        return
+    bad = ~np.isfinite(x)
+    if bad.any():
+        n_nan = int(np.isnan(x).sum())
+        n_inf = int(bad.sum()) - n_nan
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{where}: {name} contains {n_nan} NaN and {n_inf} inf values "
+            f"(first at index {first}); check the data and the learning rate"
+        )
+
+
+def check_class_indices(
+    y: Any, where: str, *, n_classes: int, n_samples: int, name: str = "target"
+) -> np.ndarray:
+    """Check that ``y`` is a 1-D integer array of class indices in ``[0, n_classes)``.
+
+    Parameters
+    ----------
+    y : Any
+        The labels, shape (N,).
+    where : str
+        Name of the caller, for the message.
+    n_classes : int
+        Number of classes C.
+    n_samples : int
+        Required length N.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y`` as an int64 array of shape (N,).
+    """
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"{where}: expected {name} to be a numpy.ndarray, got {_describe(y)}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(
+            f"{where}: expected integer class indices as {name}, got dtype {y.dtype}"
+        )
+    if y.ndim != 1:
+        raise ValueError(f"{where}: expected {name} of shape ({n_samples},), got {y.shape}")
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"{where}: {name} has {y.shape[0]} labels but the input has {n_samples} rows"
+        )
+    if y.size:
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"{where}: {name} label {bad} is out of range; expected class indices "
+                f"in [0, {n_classes - 1}] for {n_classes} classes"
+            )
+    return y.astype(np.int64, copy=False)
+
+
+def check_probabilities(
+    y: Any, where: str, *, shape: tuple[int, ...], dtype: np.dtype, name: str = "target"
+) -> np.ndarray:
+    """Check that ``y`` is an (N, C) array of class probabilities (one-hot or soft).
+
+    Each row must be non-negative and sum to 1 (within 1e-6 in float64, 1e-4 in float32).
+    """
+    y = check_float_array(y, where, ndim=2, dtype=None, name=name, allow_empty=True)
+    if y.shape != shape:
+        raise ValueError(f"{where}: expected {name} of shape {shape}, got {y.shape}")
+    if y.dtype != dtype:
+        raise TypeError(f"{where}: expected {name} of dtype {dtype} like the input, got {y.dtype}")
+    tolerance = 1e-4 if y.dtype == np.float32 else 1e-6
+    sums = y.sum(axis=1)
+    if y.size and (y.min() < 0 or np.abs(sums - 1).max() > tolerance):
+        row = int(np.argmax(np.abs(sums - 1))) if np.abs(sums - 1).max() > tolerance else int(
+            np.argmin(y.min(axis=1))
+        )
+        raise ValueError(
+            f"{where}: expected each row of {name} to be a probability vector "
+            f"(non-negative, summing to 1), but row {row} sums to {sums[row]:.6g} "
+            f"with minimum {y[row].min():.6g}"
+        )
+    return y
+
+
+def check_positive_int(value: Any, where: str, name: str) -> int:
+    """Return ``value`` as an int if it is a positive integer, else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{where}: expected {name} to be a positive int, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{where}: expected {name} to be a positive int, got {value}")
+    return int(value)
+
+
+def check_number(
+    value: Any,
+    where: str,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a float if it is a finite number in the given range, else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where}: expected {name} to be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{where}: expected {name} to be finite, got {value}")
+    too_low = low is not None and (value < low if low_inclusive else value <= low)
+    too_high = high is not None and (value > high if high_inclusive else value >= high)
+    if too_low or too_high:
+        left = "[" if low_inclusive else "("
+        right = "]" if high_inclusive else ")"
+        lower = "-inf" if low is None else low
+        upper = "inf" if high is None else high
+        interval = f"{left}{lower}, {upper}{right}"
+        raise ValueError(f"{where}: expected {name} in {interval}, got {value}")
+    return value
+
+
+def check_dtype(dtype: Any, where: str) -> np.dtype:
+    """Return ``dtype`` as a numpy dtype if it is float32 or float64, else raise ``TypeError``."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{where}: expected dtype float32 or float64, got {dtype!r}")
+    return resolved
+
+
+def require_forward(value: Any, where: str) -> None:
+    """Raise ``RuntimeError`` if ``backward`` is called before ``forward`` stored ``value``."""
+    if value is None:
+        raise RuntimeError(f"{where}: backward() called before forward(); run forward first")
