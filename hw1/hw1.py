@@ -25,6 +25,7 @@ from mytorch.activation import Activation  # noqa: E402
 from mytorch.batchnorm import BatchNorm  # noqa: E402
 from mytorch.linear import Linear  # noqa: E402
 from mytorch.loss import Criterion  # noqa: E402
+from mytorch.trainer import Trainer  # noqa: E402
 from mytorch.validation import check_number, check_positive_int  # noqa: E402
 
 
@@ -207,3 +208,57 @@ class MLP:
     def eval(self):
         """Evaluation mode: BatchNorm normalises with its running statistics."""
         self.train_mode = False
+
+
+class _CourseTrainer(Trainer):
+    """MyTorch's training loop driving the course MLP through its own API."""
+
+    def training_step(self, x, y):
+        mlp = self.model
+        mlp.zero_grads()
+        output = mlp.forward(x)
+        mlp.backward(y)
+        mlp.step()
+        return output, float(np.sum(mlp.loss))
+
+    def evaluation_step(self, x, y):
+        output = self.model.forward(x)
+        return output, float(np.sum(self.model.criterion(output, y)))
+
+    def current_lr(self):
+        return self.model.lr
+
+
+def get_training_stats(mlp, dset, nepochs, batch_size):
+    """Train ``mlp`` and return its per-epoch statistics (handout section 3.6).
+
+    Parameters
+    ----------
+    mlp : MLP
+        The network to train (in place).
+    dset : tuple
+        ``(train, val, test)``, each ``(X, Y)`` with X (N, input_size) and one-hot
+        Y (N, output_size). The test set is not used.
+    nepochs : int
+        Number of epochs.
+    batch_size : int
+        Mini-batch size.
+
+    Returns
+    -------
+    training_losses, training_errors, validation_losses, validation_errors : numpy.ndarray
+        Each of shape (nepochs,): mean loss and error rate over each epoch's training
+        batches (measured while training), then on the validation set after the epoch.
+
+    Notes
+    -----
+    The training set is reshuffled every epoch with NumPy's global generator
+    (``np.random``), as the handout asks, by gathering a permuted index list;
+    validation runs in eval mode (BatchNorm's running statistics).
+    """
+    train, val, _ = dset
+    trainer = _CourseTrainer(mlp, mlp.criterion)
+    history = trainer.fit(train[0], train[1], epochs=nepochs, batch_size=batch_size,
+                          val_data=(val[0], val[1]), shuffle_rng=np.random)
+    return (np.array(history.train_loss), np.array(history.train_error),
+            np.array(history.val_loss), np.array(history.val_error))

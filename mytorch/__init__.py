@@ -9,8 +9,10 @@ Two faces of one core:
 """
 
 from mytorch import nn
-from mytorch.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 
-__all__ = ["nn", "gradcheck", "__version__"]
+from mytorch.gradcheck import gradcheck  # noqa: E402
+from mytorch.serialization import load, save  # noqa: E402
+
+__all__ = ["nn", "gradcheck", "save", "load", "__version__"]

@@ -74,15 +74,19 @@ class Activation(Module):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Return d(loss)/dz = d(loss)/df * f'(z) (elementwise chain rule)."""
-        require_forward(self.state, f"{type(self).__name__}.backward")
-        check_float_array(grad_output, f"{type(self).__name__}.backward", ndim=None,
-                          allow_empty=True, name="grad_output")
+        self._check_grad_output(grad_output)
+        return grad_output * self.derivative()
+
+    def _check_grad_output(self, grad_output: np.ndarray) -> None:
+        """Raise unless forward has run and ``grad_output`` matches the output."""
+        where = f"{type(self).__name__}.backward"
+        require_forward(self.state, where)
+        check_float_array(grad_output, where, ndim=None, allow_empty=True, name="grad_output")
         if grad_output.shape != self.state.shape:
             raise ValueError(
-                f"{type(self).__name__}.backward: expected grad_output of shape "
-                f"{self.state.shape} (the output's), got {grad_output.shape}"
+                f"{where}: expected grad_output of shape {self.state.shape} (the output's), "
+                f"got {grad_output.shape}"
             )
-        return grad_output * self.derivative()
 
     def _saved(self) -> np.ndarray:
         require_forward(self.state, f"{type(self).__name__}.derivative")
@@ -105,7 +109,7 @@ class Identity(Activation):
         return np.ones_like(self._saved())
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        require_forward(self.state, "Identity.backward")
+        self._check_grad_output(grad_output)
         return grad_output
 
 
@@ -130,10 +134,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     equivalent form exp(x) / (1 + exp(x)) keeps the small values accurate.
     """
     e = np.exp(-np.abs(x))
-    out = np.reciprocal(1.0 + e)
-    negative = x < 0
-    out[negative] = e[negative] * out[negative]
-    return out.astype(x.dtype, copy=False)
+    # np.where, not masked assignment: np.exp of a 0-d array is a scalar.
+    return (np.where(x < 0, e, 1.0) / (1.0 + e)).astype(x.dtype, copy=False)
 
 
 class Sigmoid(Activation):
@@ -368,7 +370,8 @@ class Softmax(Activation):
         )
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        s = self._saved()
+        self._check_grad_output(grad_output)
+        s = self.state
         return s * (grad_output - np.sum(grad_output * s, axis=self._axis, keepdims=True))
 
     def extra_repr(self) -> str:
@@ -407,7 +410,8 @@ class LogSoftmax(Activation):
         return eye[None, :, :] - s[:, None, :]
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        log_s = self._saved()
+        self._check_grad_output(grad_output)
+        log_s = self.state
         return grad_output - np.exp(log_s) * np.sum(grad_output, axis=self._axis, keepdims=True)
 
     def extra_repr(self) -> str:

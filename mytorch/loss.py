@@ -239,6 +239,13 @@ class CrossEntropyLoss(Criterion):
         log_probs = log_softmax(output, axis=1)
         probs = np.exp(log_probs)
         if isinstance(target, np.ndarray) and target.dtype.kind == "f":
+            if target.ndim == 1:
+                # Float class labels are a common slip; the 2-D hint would mislead.
+                raise TypeError(
+                    f"{name}: expected integer class indices of shape ({n},) or "
+                    f"probabilities of shape {output.shape}, got a 1-D {target.dtype} "
+                    f"target of shape {target.shape}; convert labels with y.astype(np.int64)"
+                )
             target = check_probabilities(target, name, shape=output.shape, dtype=output.dtype)
             weighted = target if weight is None else target * weight
             per = -np.sum(weighted * log_probs, axis=1)

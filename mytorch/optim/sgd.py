@@ -1,0 +1,146 @@
+"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
+from mytorch.parameter import Parameter
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (optionally with momentum), as ``torch.optim.SGD``.
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        Parameters to optimise, or parameter groups (see :class:`Optimizer`).
+    lr : float
+        Learning rate :math:`\eta`, >= 0. Default 1e-3.
+    momentum : float
+        Momentum factor :math:`\mu`, >= 0. Default 0 (plain SGD).
+    dampening : float
+        Dampening :math:`\tau` of the momentum: the new gradient enters the buffer with
+        weight :math:`1 - \tau`. Default 0.
+    weight_decay : float
+        L2 penalty coefficient :math:`\lambda_{wd}`, >= 0, added to the gradient as
+        :math:`\lambda_{wd} W`. Default 0.
+    nesterov : bool
+        Use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+    maximize : bool
+        Ascend the objective instead of descending it (keyword only).
+
+    Raises
+    ------
+    ValueError
+        If a hyper-parameter is negative or not finite, or ``nesterov`` is asked for
+        without momentum or with dampening.
+    TypeError
+        If a flag is not a bool or a number is not a number.
+
+    Notes
+    -----
+    With :math:`g_t` the gradient (negated if ``maximize``) at step :math:`t`:
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda_{wd} W_{t-1} \\
+        b_1 &= g_1, \qquad b_t = \mu\, b_{t-1} + (1 - \tau)\, g_t \\
+        d_t &= g_t + \mu\, b_t \ \text{(nesterov)} \quad \text{or} \quad d_t = b_t \\
+        W_t &= W_{t-1} - \eta\, d_t
+
+    (without momentum, :math:`d_t = g_t`). Note that the buffer starts as the first
+    gradient itself, with no dampening, exactly as in PyTorch.
+
+    **The lecture notes' weight decay** (section 7.8.1). The notes penalise :math:`\lambda \|W\|^2`, whose
+    gradient is :math:`2\lambda W`, so one step is
+    :math:`W_t = W_{t-1}(1 - 2\lambda\eta) - \eta \nabla_W \mathcal{L}`. That is this rule
+    with ``weight_decay = 2 * lambda`` (PyTorch's coefficient multiplies :math:`W`, not
+    :math:`\|W\|^2`). PyTorch, and this class, decay every parameter in the group, biases
+    included; the notes' penalty is on the weights, so put the biases in a group of their
+    own with ``"weight_decay": 0`` to follow them exactly.
+
+    **The lecture notes' momentum.** The notes write :math:`V_t = \gamma V_{t-1} + \eta
+    \nabla_W J`, :math:`W_t = W_{t-1} - V_t`. With a constant :math:`\eta` this is exactly
+    ``SGD(params, lr=eta, momentum=gamma)``: :math:`V_t = \eta\, b_t`. Their second form, a
+    moving average :math:`M_t = \gamma M_{t-1} + (1-\gamma) g_t` with step :math:`\eta'`,
+    is ``momentum=gamma, dampening=gamma, lr=eta'`` from the second step on; PyTorch's
+    buffer starts at :math:`g_1` rather than :math:`(1-\gamma) g_1`, so the first step
+    is :math:`1/(1-\gamma)` times larger.
+
+    Examples
+    --------
+    >>> from mytorch.parameter import Parameter
+    >>> w = Parameter(np.array([1.0, -2.0]))
+    >>> opt = SGD([w], lr=0.1, momentum=0.9)
+    >>> for _ in range(2):
+    ...     w.grad = 2 * w.data          # gradient of ||w||^2
+    ...     opt.step()
+    >>> w.data.round(4)
+    array([ 0.46, -0.92])
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict[str, Any], where: str) -> None:
+        where = f"{type(self).__name__}{where}"
+        check_hyperparameter(group, "lr", where)
+        check_hyperparameter(group, "momentum", where)
+        check_hyperparameter(group, "dampening", where, low=None)
+        check_hyperparameter(group, "weight_decay", where)
+        check_flag(group, "nesterov", where)
+        check_flag(group, "maximize", where)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"{where}: nesterov=True needs momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']} and dampening={group['dampening']}"
+            )
+
+    def _update(
+        self, param: Parameter, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        momentum = group["momentum"]
+        direction = self._gradient(param, grad, group, group["weight_decay"])
+        scratch = self._workspace(param, 1)
+        if momentum != 0:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = np.array(
+                    direction, dtype=param.data.dtype, copy=True
+                )
+            else:
+                buffer *= momentum
+                if group["dampening"] == 0:
+                    buffer += direction
+                else:
+                    np.multiply(direction, 1 - group["dampening"], out=scratch)
+                    buffer += scratch
+            if group["nesterov"]:
+                np.multiply(buffer, momentum, out=scratch)
+                scratch += direction
+                direction = scratch
+            else:
+                direction = buffer
+        np.multiply(direction, group["lr"], out=scratch)
+        param.data -= scratch

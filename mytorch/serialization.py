@@ -1,0 +1,383 @@
+"""Saving and loading models: ``.npz`` arrays plus JSON metadata, never pickle.
+
+File format (version 1)
+-----------------------
+One NumPy ``.npz`` archive (a zip of ``.npy`` files) holding
+
+* one array per ``state_dict()`` entry, under the same dotted key (``0.weight``, ...);
+* ``__mytorch__``: a 0-d unicode array holding a JSON document::
+
+    {"format": "mytorch-model", "format_version": 1, "library_version": "0.1.0",
+     "dtype": "float64", "architecture": {...}, "checksum": "<sha256 hex>",
+     "metadata": {...user data...}}
+
+``architecture`` describes the module tree as plain data (class name + constructor
+settings, e.g. ``{"type": "Linear", "in_features": 784, "out_features": 128,
+"bias": true}``); only the classes listed in ``_BUILDERS`` can be named, so loading
+builds modules from a whitelist and never runs code from the file. ``checksum`` is
+the SHA-256 over every array's key, dtype, shape and bytes in key order.
+
+Writes are atomic: the archive goes to a temporary file in the target directory,
+is flushed and fsync'ed, then renamed over the target (and the directory fsync'ed),
+so a crash leaves either the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mytorch import activation as act
+from mytorch.dropout import Dropout
+from mytorch.module import Module
+from mytorch.nn.batchnorm import BatchNorm1d
+from mytorch.nn.linear import Linear
+from mytorch.sequential import Sequential
+
+FORMAT = "mytorch-model"
+FORMAT_VERSION = 1
+_META_KEY = "__mytorch__"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, truncated, corrupt, of another version or edited by hand."""
+
+
+# ---------------------------------------------------------------- architecture as data
+def _activation_spec(module: act.Activation) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": type(module).__name__}
+    for name in ("negative_slope", "alpha", "approximate", "beta", "threshold", "dim"):
+        if name in module.__dict__:
+            spec[name] = module.__dict__[name]
+    return spec
+
+
+def describe(module: Module) -> dict[str, Any]:
+    """Return the architecture of ``module`` as JSON-ready data (see module docstring)."""
+    if isinstance(module, Sequential):
+        return {"type": "Sequential", "modules": [describe(m) for m in module]}
+    if isinstance(module, Linear):
+        return {"type": "Linear", "in_features": module.in_features,
+                "out_features": module.out_features, "bias": module.bias is not None}
+    if isinstance(module, BatchNorm1d):
+        return {"type": "BatchNorm1d", "num_features": module.num_features, "eps": module.eps,
+                "momentum": module.momentum, "affine": module.affine,
+                "track_running_stats": module.track_running_stats}
+    if isinstance(module, Dropout):
+        return {"type": "Dropout", "p": module.p}
+    if type(module).__name__ in _ACTIVATIONS and isinstance(module, act.Activation):
+        return _activation_spec(module)
+    raise TypeError(
+        f"save: cannot describe a {type(module).__name__}; models of nn.Sequential, "
+        f"nn.Linear, nn.BatchNorm1d, nn.Dropout and activations ({', '.join(_ACTIVATIONS)}) "
+        "can be saved (convert a course MLP with mlp.to_sequential())"
+    )
+
+
+_ACTIVATIONS = {cls.__name__: cls for cls in (
+    act.Identity, act.Step, act.Sigmoid, act.Tanh, act.ReLU, act.LeakyReLU, act.ELU, act.GELU,
+    act.Softplus, act.Softmax, act.LogSoftmax)}
+
+
+def _build(spec: Any, dtype: np.dtype, where: str) -> Module:
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        raise ModelFileError(f"{where}: malformed architecture entry {spec!r}")
+    kind = spec["type"]
+    settings = {k: v for k, v in spec.items() if k != "type"}
+    builder = _BUILDERS.get(kind)
+    if builder is None:
+        raise ModelFileError(f"{where}: unknown layer type {kind!r} in the architecture")
+    try:
+        return builder(settings, dtype, where)
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{where}: invalid settings for {kind}: {error}") from None
+
+
+def _build_sequential(settings: dict, dtype: np.dtype, where: str) -> Module:
+    modules = settings.get("modules")
+    if not isinstance(modules, list) or set(settings) != {"modules"}:
+        raise ModelFileError(f"{where}: malformed Sequential entry")
+    return Sequential(*(_build(m, dtype, where) for m in modules))
+
+
+_BUILDERS: dict[str, Callable[[dict, np.dtype, str], Module]] = {
+    "Sequential": _build_sequential,
+    "Linear": lambda s, dtype, where: Linear(**s, dtype=dtype, rng=0),
+    "BatchNorm1d": lambda s, dtype, where: BatchNorm1d(**s, dtype=dtype),
+    "Dropout": lambda s, dtype, where: Dropout(**s),
+}
+
+
+def _activation_builder(cls: type) -> Callable[[dict, np.dtype, str], Module]:
+    return lambda settings, dtype, where: cls(**settings)
+
+
+_BUILDERS.update({name: _activation_builder(cls) for name, cls in _ACTIVATIONS.items()})
+
+
+# ---------------------------------------------------------------- checksums and atomic write
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        array = np.asarray(arrays[key], order="C")
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
+    """Write a file atomically: ``write(fileobj)`` to a temp file, fsync, rename over ``path``.
+
+    A crash at any point leaves the previous ``path`` (if any) intact.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+# ---------------------------------------------------------------- public API
+def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
+    """Save ``model`` (architecture, weights, buffers) to ``path`` atomically.
+
+    Parameters
+    ----------
+    model : Module
+        An ``nn.Sequential`` (or single layer) of MyTorch's built-in layers.
+    path : str or path-like
+        Target file; ``.npz`` is the conventional extension (nothing is appended).
+    metadata : dict, optional
+        JSON-serialisable extra data stored with the model (class names, config, ...).
+
+    Examples
+    --------
+    >>> import mytorch
+    >>> from mytorch import nn
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> mytorch.save(nn.Sequential(nn.Linear(2, 2, rng=0), nn.ReLU()), path)
+    >>> mytorch.load(path)
+    Sequential(
+      (0): Linear(in_features=2, out_features=2, bias=True)
+      (1): ReLU()
+    )
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"save: expected a Module, got {type(model).__name__}")
+    architecture = describe(model)
+    arrays = {k: np.asarray(v, order="C") for k, v in model.state_dict().items()}
+    dtypes = {str(v.dtype) for v in arrays.values() if v.dtype.kind == "f"}
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "library_version": _library_version(),
+        "dtype": dtypes.pop() if len(dtypes) == 1 else "float64",
+        "architecture": architecture,
+        "checksum": _checksum(arrays),
+        "metadata": metadata or {},
+    }
+    try:
+        meta_text = json.dumps(header, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"save: metadata must be JSON-serialisable: {error}") from None
+    payload = dict(arrays)
+    payload[_META_KEY] = np.array(meta_text)
+    atomic_write(path, lambda file: np.savez(file, **payload))
+
+
+def load(path: str | os.PathLike, *, return_metadata: bool = False):
+    """Load a model saved by :func:`save`; never executes code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    return_metadata : bool
+        Also return the stored header (a dict with ``metadata``, ``library_version``...).
+
+    Returns
+    -------
+    Module or (Module, dict)
+        The model in eval mode, with its saved dtype.
+
+    Raises
+    ------
+    ModelFileError
+        (a ``ValueError``) if the file is missing, not a MyTorch model, truncated,
+        corrupt, of an unknown format version, or its arrays do not match its checksum.
+    """
+    where = f"load({os.fspath(path)!r})"
+    header, arrays = _read(path, where)
+    version = header.get("format_version")
+    if header.get("format") != FORMAT or not isinstance(version, int):
+        raise ModelFileError(f"{where}: not a MyTorch model file (no valid header)")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{where}: format version {version} is newer than this MyTorch "
+            f"({_library_version()}) reads (up to {FORMAT_VERSION}); upgrade mytorch"
+        )
+    if _checksum(arrays) != header.get("checksum"):
+        raise ModelFileError(f"{where}: checksum mismatch: the arrays were changed or damaged")
+    dtype_name = header.get("dtype")
+    if dtype_name not in ("float32", "float64"):
+        raise ModelFileError(f"{where}: unsupported dtype {dtype_name!r}")
+    model = _build(header.get("architecture"), np.dtype(dtype_name), where)
+    expected = model.state_dict()
+    if set(expected) != set(arrays):
+        raise ModelFileError(
+            f"{where}: arrays {sorted(arrays)} do not match the architecture "
+            f"(expected {sorted(expected)})"
+        )
+    for key, target in expected.items():
+        value = arrays[key]
+        if value.shape != target.shape or value.dtype != target.dtype:
+            raise ModelFileError(
+                f"{where}: '{key}' is {value.dtype}{list(value.shape)}, the architecture "
+                f"needs {target.dtype}{list(target.shape)}"
+            )
+    model.load_state_dict(arrays)
+    model.eval()
+    return (model, header) if return_metadata else model
+
+
+def _read(path: str | os.PathLike, where: str) -> tuple[dict, dict[str, np.ndarray]]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.files)
+            if _META_KEY not in names:
+                raise ModelFileError(f"{where}: not a MyTorch model file (no header)")
+            arrays = {name: archive[name] for name in names if name != _META_KEY}
+            meta = archive[_META_KEY]
+    except ModelFileError:
+        raise
+    except FileNotFoundError:
+        raise ModelFileError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{where}: is a directory, expected a model file") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, TypeError,
+            NotImplementedError, RuntimeError, UnicodeDecodeError, MemoryError) as error:
+        raise ModelFileError(
+            f"{where}: the file is truncated or corrupt ({type(error).__name__}: {error})"
+        ) from None
+    if meta.dtype.kind != "U" or meta.shape != ():
+        raise ModelFileError(f"{where}: malformed header")
+    try:
+        header = json.loads(str(meta))
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{where}: header is not valid JSON ({error})") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{where}: malformed header")
+    return header, arrays
+
+
+def _library_version() -> str:
+    from mytorch import __version__
+
+    return __version__
+
+
+# ---------------------------------------------------------------- checkpoints (nested state)
+_CHECKPOINT_FORMAT = "mytorch-checkpoint"
+
+
+def _flatten_state(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """Replace every ndarray in a nested structure by a reference into ``arrays``."""
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(value, order="C")
+        return {"__array__": key}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {"__dict__": [[_flatten_state(k, arrays), _flatten_state(v, arrays)]
+                             for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_flatten_state(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [_flatten_state(v, arrays) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"save_checkpoint: cannot store a {type(value).__name__} ({value!r})")
+
+
+def _unflatten_state(value: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
+    if isinstance(value, list):
+        return [_unflatten_state(v, arrays, where) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            if value["__array__"] not in arrays:
+                raise ModelFileError(f"{where}: missing array {value['__array__']!r}")
+            return arrays[value["__array__"]]
+        if set(value) == {"__tuple__"}:
+            return tuple(_unflatten_state(v, arrays, where) for v in value["__tuple__"])
+        if set(value) == {"__dict__"}:
+            return {_unflatten_state(k, arrays, where): _unflatten_state(v, arrays, where)
+                    for k, v in value["__dict__"]}
+        raise ModelFileError(f"{where}: malformed checkpoint entry")
+    return value
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
+    """Save a nested training state (dicts, lists, tuples, numbers, strings, arrays).
+
+    Used for resumable runs: the model's and optimiser's ``state_dict()``, the
+    scheduler's, the history and random-generator states. Written atomically as
+    ``.npz`` + JSON like :func:`save`, with a checksum; no pickle.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    tree = _flatten_state(state, arrays)
+    header = {"format": _CHECKPOINT_FORMAT, "format_version": FORMAT_VERSION,
+              "library_version": _library_version(), "checksum": _checksum(arrays),
+              "state": tree}
+    payload = dict(arrays)
+    payload[_META_KEY] = np.array(json.dumps(header, allow_nan=True))
+    atomic_write(path, lambda file: np.savez(file, **payload))
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a state saved by :func:`save_checkpoint` (never executes code).
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, truncated, corrupt or not a checkpoint.
+    """
+    where = f"load_checkpoint({os.fspath(path)!r})"
+    header, arrays = _read(path, where)
+    if header.get("format") != _CHECKPOINT_FORMAT:
+        raise ModelFileError(f"{where}: not a MyTorch checkpoint")
+    if not isinstance(header.get("format_version"), int) or \
+            header["format_version"] > FORMAT_VERSION:
+        raise ModelFileError(f"{where}: unsupported format version "
+                             f"{header.get('format_version')!r}")
+    if _checksum(arrays) != header.get("checksum"):
+        raise ModelFileError(f"{where}: checksum mismatch: the arrays were changed or damaged")
+    return _unflatten_state(header.get("state"), arrays, where)

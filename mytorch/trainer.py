@@ -1,0 +1,416 @@
+"""The training loop: batches -> forward -> loss -> backward -> optimiser step -> metrics.
+
+``Trainer`` runs epochs of mini-batch training over arrays and records a
+:class:`History` of per-epoch training and validation loss and error. Callbacks
+(:class:`EarlyStopping`, or your own) see each epoch's numbers and may stop
+training. The course's ``get_training_stats`` is this same loop with the course
+MLP's own step (see ``hw1/hw1.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mytorch.data import DataLoader
+from mytorch.loss import Criterion
+from mytorch.validation import check_number, check_positive_int
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training produced a NaN or inf loss or gradient and was stopped."""
+
+
+@dataclass
+class History:
+    """Per-epoch records of a training run (index i is epoch i + 1).
+
+    Attributes
+    ----------
+    train_loss, train_error : list of float
+        Mean loss and error rate over the epoch's training batches (measured while
+        training, as the course's ``get_training_stats`` does).
+    val_loss, val_error : list of float
+        Loss and error rate on the validation data after the epoch (NaN without it).
+    lr : list of float
+        Learning rate of the first parameter group during the epoch.
+    seconds : list of float
+        Wall time of each epoch.
+    stopped_epoch : int or None
+        Epoch after which a callback stopped training.
+    best_epoch : int or None
+        Epoch whose weights were restored by early stopping.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_error: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_error: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    stopped_epoch: int | None = None
+    best_epoch: int | None = None
+
+    COLUMNS = ("train_loss", "train_error", "val_loss", "val_error", "lr", "seconds")
+
+    def __len__(self) -> int:
+        return len(self.train_loss)
+
+    def append(self, logs: dict[str, float]) -> None:
+        """Add one epoch's numbers."""
+        for name in self.COLUMNS:
+            getattr(self, name).append(float(logs.get(name, np.nan)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (NaN becomes None)."""
+        out: dict[str, Any] = {
+            name: [None if np.isnan(v) else v for v in getattr(self, name)]
+            for name in self.COLUMNS
+        }
+        out["epoch"] = list(range(1, len(self) + 1))
+        out["stopped_epoch"] = self.stopped_epoch
+        out["best_epoch"] = self.best_epoch
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """Rebuild a History from :meth:`to_dict` output (resuming a run)."""
+        history = cls()
+        for name in cls.COLUMNS:
+            getattr(history, name).extend(np.nan if v is None else float(v)
+                                          for v in data.get(name, []))
+        history.stopped_epoch = data.get("stopped_epoch")
+        history.best_epoch = data.get("best_epoch")
+        return history
+
+
+class Callback:
+    """Hooks into the training loop; override what you need.
+
+    ``trainer.stop_training = True`` in a hook ends training after the epoch.
+    """
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Called after each epoch with its numbers (``epoch`` counts from 1)."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """Called once after the last epoch."""
+
+
+class EarlyStopping(Callback):
+    """Stop when a monitored number stops improving; optionally restore the best weights.
+
+    The notes' early stopping: watch the validation loss each epoch, keep the best
+    weights, stop once it has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    monitor : str
+        A History column, e.g. 'val_loss' (default) or 'val_error'.
+    patience : int
+        Epochs without improvement before stopping.
+    min_delta : float
+        Smallest decrease that counts as an improvement.
+    restore_best_weights : bool
+        Load the best epoch's parameters and buffers back into the model at the end.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 restore_best_weights: bool = True) -> None:
+        if monitor not in History.COLUMNS:
+            raise ValueError(f"EarlyStopping: expected monitor in {History.COLUMNS}, "
+                             f"got {monitor!r}")
+        self.monitor = monitor
+        self.patience = check_positive_int(patience, "EarlyStopping", "patience")
+        self.min_delta = check_number(min_delta, "EarlyStopping", "min_delta", low=0)
+        self.restore_best_weights = bool(restore_best_weights)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.best = np.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.wait = 0
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        value = logs.get(self.monitor, np.nan)
+        if np.isnan(value):
+            raise ValueError(f"EarlyStopping: '{self.monitor}' is not available; pass "
+                             "validation data to fit() or monitor a training column")
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_state = trainer.snapshot()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                trainer.stop_training = True
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        trainer.history.best_epoch = self.best_epoch
+        if self.restore_best_weights and self.best_state is not None:
+            trainer.restore(self.best_state)
+
+
+def _is_classification(criterion: Any, y: np.ndarray) -> bool:
+    if y.dtype.kind in "iu":
+        return True
+    from mytorch.loss import CrossEntropyLoss
+
+    return isinstance(criterion, CrossEntropyLoss) and y.ndim == 2
+
+
+def _count_errors(output: np.ndarray, y: np.ndarray) -> int:
+    predicted = np.argmax(output, axis=1)
+    truth = y if y.ndim == 1 else np.argmax(y, axis=1)
+    return int(np.count_nonzero(predicted != truth))
+
+
+class Trainer:
+    """Mini-batch training of a model with a loss and an optimiser.
+
+    Parameters
+    ----------
+    model : Module
+        Anything with ``__call__``, ``backward(grad)``, ``train()``, ``eval()``,
+        ``state_dict()`` and ``load_state_dict()``.
+    criterion : Criterion
+        The loss, e.g. ``nn.CrossEntropyLoss()``.
+    optimizer : Optimizer
+        E.g. ``optim.SGD(model.parameters(), lr=0.1)``.
+    scheduler : optional
+        An ``optim.lr_scheduler`` object, stepped once per epoch
+        (``ReduceLROnPlateau`` gets the validation loss, or the training loss).
+    callbacks : sequence of Callback
+        E.g. ``[EarlyStopping(patience=3)]``.
+    input_noise : float
+        Standard deviation of Gaussian noise added to each training batch's inputs
+        (the notes' input-noise regulariser); 0 disables it.
+    max_grad_norm : float or None
+        Clip the global gradient norm to this value before each step.
+    rng : numpy.random.Generator or int or None
+        Seeds shuffling and input noise: a seed gives the same run every time.
+
+    Examples
+    --------
+    >>> from mytorch import nn, optim
+    >>> X = np.random.default_rng(0).normal(size=(64, 4)); y = (X[:, 0] > 0).astype(int)
+    >>> model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.ReLU(), nn.Linear(8, 2, rng=1))
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(),
+    ...                   optim.SGD(model.parameters(), lr=0.5), rng=0)
+    >>> history = trainer.fit(X, y, epochs=20, batch_size=16)
+    >>> history.train_error[-1] < 0.1
+    True
+    """
+
+    def __init__(self, model: Any, criterion: Any, optimizer: Any = None, *,
+                 scheduler: Any = None, callbacks: Any = (), input_noise: float = 0.0,
+                 max_grad_norm: float | None = None,
+                 rng: np.random.Generator | int | None = None) -> None:
+        self.model = model
+        self.criterion = criterion
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.callbacks = list(callbacks)
+        self.input_noise = check_number(input_noise, "Trainer", "input_noise", low=0)
+        self.max_grad_norm = (None if max_grad_norm is None else
+                              check_number(max_grad_norm, "Trainer", "max_grad_norm", low=0,
+                                           low_inclusive=False))
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.history = History()
+        self.stop_training = False
+        self.epoch = 0
+        self.step_count = 0
+
+    # ------------------------------------------------------------ one batch
+    def training_step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """Train on one batch; return the output and the sum of per-sample losses."""
+        self.optimizer.zero_grad()
+        output = self.model(x)
+        loss = self.criterion(output, y)
+        self.check_finite_loss(loss)
+        self.model.backward(self.criterion.backward())
+        self.check_finite_grads()
+        if self.max_grad_norm is not None:
+            from mytorch.nn.clip_grad import clip_grad_norm_
+
+            clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        self.optimizer.step()
+        return output, self.loss_sum(loss, len(x))
+
+    def evaluation_step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """Evaluate one batch; return the output and the sum of per-sample losses."""
+        output = self.model(x)
+        return output, self.loss_sum(self.criterion(output, y), len(x))
+
+    def set_training(self, training: bool) -> None:
+        """Put the model in training or evaluation mode."""
+        if training:
+            self.model.train()
+        else:
+            self.model.eval()
+
+    def loss_sum(self, loss: Any, batch_size: int) -> float:
+        """Turn a criterion's value into the sum of per-sample losses."""
+        reduction = getattr(self.criterion, "reduction", "mean")
+        if reduction == "none" or np.ndim(loss) > 0:
+            return float(np.sum(loss))
+        if reduction == "sum":
+            return float(loss)
+        return float(loss) * batch_size
+
+    # ------------------------------------------------------------ guards
+    def check_finite_loss(self, loss: Any) -> None:
+        """Stop training with a helpful message if the loss is NaN or inf."""
+        if not np.all(np.isfinite(loss)):
+            raise TrainingDivergedError(
+                f"Trainer: the loss became {np.asarray(loss).ravel()[0]} at epoch {self.epoch}, "
+                f"step {self.step_count}. Likely causes: a learning rate that is too large, "
+                "unscaled inputs (scale images to [0, 1] or standardise), or a model that "
+                "saturates; try a smaller lr, gradient clipping (max_grad_norm) or batch norm"
+            )
+
+    def check_finite_grads(self) -> None:
+        """Stop training if any gradient holds NaN or inf, naming the first such parameter."""
+        named = getattr(self.model, "named_parameters", None)
+        if named is None:
+            return
+        for name, param in named():
+            if param.grad is not None and not np.isfinite(np.sum(param.grad)):
+                if np.isfinite(param.grad).all():
+                    continue
+                raise TrainingDivergedError(
+                    f"Trainer: the gradient of '{name}' holds NaN or inf at epoch "
+                    f"{self.epoch}, step {self.step_count} (the first layer where it appears). "
+                    "Likely causes: too large a learning rate or unscaled inputs; try a "
+                    "smaller lr or max_grad_norm"
+                )
+
+    # ------------------------------------------------------------ state for callbacks
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """A copy of the model's parameters and buffers."""
+        return {k: np.array(v, copy=True) for k, v in self.model.state_dict().items()}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Load a :meth:`snapshot` back into the model."""
+        self.model.load_state_dict(state)
+
+    def current_lr(self) -> float:
+        """Learning rate of the first parameter group (NaN if unknown)."""
+        groups = getattr(self.optimizer, "param_groups", None)
+        if groups:
+            return float(groups[0]["lr"])
+        return float(getattr(self.model, "lr", np.nan))
+
+    # ------------------------------------------------------------ loops
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 256) -> tuple[float, float]:
+        """Return (mean loss, error rate) of the model on (X, y) in evaluation mode."""
+        self.set_training(False)
+        loss_total, errors = 0.0, 0
+        classify = _is_classification(self.criterion, y)
+        for xb, yb in DataLoader(X, y, batch_size=batch_size):
+            output, loss = self.evaluation_step(xb, yb)
+            loss_total += loss
+            if classify:
+                errors += _count_errors(output, yb)
+        n = len(X)
+        return loss_total / n, (errors / n if classify else np.nan)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 32,
+            val_data: tuple[np.ndarray, np.ndarray] | None = None, shuffle: bool = True,
+            shuffle_rng: Any = None, progress: Any = None) -> History:
+        """Train for ``epochs`` passes over (X, y); return the :class:`History`.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Inputs (N, features) of the model's dtype.
+        y : numpy.ndarray
+            Targets: (N,) class indices, or what the criterion takes.
+        epochs : int
+            Number of epochs to run (continues from ``self.epoch`` when called again).
+        batch_size : int
+            Mini-batch size (1: the notes' stochastic gradient descent; N: full batch).
+        val_data : (X_val, y_val), optional
+            Evaluated after every epoch.
+        shuffle : bool
+            Reshuffle the training data every epoch.
+        shuffle_rng : optional
+            Overrides ``rng`` for shuffling only; anything with ``permutation(n)``
+            (the course passes ``np.random`` to follow the handout).
+        progress : callable, optional
+            ``progress(loader)`` wraps the batch iterator (e.g. a tqdm bar); it may
+            have ``set_postfix(**numbers)``.
+        """
+        epochs = check_positive_int(epochs, "Trainer.fit", "epochs")
+        loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle,
+                            rng=self.rng if shuffle_rng is None else shuffle_rng)
+        classify = _is_classification(self.criterion, y)
+        self.stop_training = False
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        for _ in range(epochs):
+            self.epoch += 1
+            started = time.perf_counter()
+            lr = self.current_lr()
+            self.set_training(True)
+            loss_total, errors, seen = 0.0, 0, 0
+            batches = progress(loader) if progress is not None else loader
+            for xb, yb in batches:
+                if self.input_noise:
+                    xb = xb + self.rng.normal(0.0, self.input_noise, xb.shape).astype(xb.dtype)
+                self.step_count += 1
+                output, loss = self.training_step(xb, yb)
+                loss_total += loss
+                seen += len(xb)
+                if classify:
+                    errors += _count_errors(output, yb)
+                if hasattr(batches, "set_postfix"):
+                    postfix = {"loss": f"{loss_total / seen:.4f}"}
+                    if classify:
+                        postfix["acc"] = f"{1 - errors / seen:.4f}"
+                    batches.set_postfix(postfix, refresh=False)
+            logs = {"train_loss": loss_total / seen,
+                    "train_error": errors / seen if classify else np.nan, "lr": lr}
+            if val_data is not None:
+                logs["val_loss"], logs["val_error"] = self.evaluate(*val_data)
+            logs["seconds"] = time.perf_counter() - started
+            self.history.append(logs)
+            self._step_scheduler(logs)
+            for callback in self.callbacks:
+                callback.on_epoch_end(self, self.epoch, logs)
+            if self.stop_training:
+                self.history.stopped_epoch = self.epoch
+                break
+        for callback in self.callbacks:
+            callback.on_train_end(self)
+        self.set_training(False)
+        return self.history
+
+    def _step_scheduler(self, logs: dict[str, float]) -> None:
+        if self.scheduler is None:
+            return
+        from mytorch.optim.lr_scheduler import ReduceLROnPlateau
+
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            metric = logs.get("val_loss", np.nan)
+            self.scheduler.step(logs["train_loss"] if np.isnan(metric) else metric)
+        else:
+            self.scheduler.step()
+
+
+def fit(model: Any, criterion: Criterion, optimizer: Any, train_data: tuple[np.ndarray, np.ndarray],
+        val_data: tuple[np.ndarray, np.ndarray] | None = None, *, epochs: int,
+        batch_size: int = 32, **trainer_options: Any) -> History:
+    """Train ``model`` on ``train_data`` = (X, y); a one-call form of :class:`Trainer`.
+
+    ``trainer_options`` go to ``Trainer`` (scheduler, callbacks, input_noise,
+    max_grad_norm, rng). Returns the :class:`History`.
+    """
+    trainer = Trainer(model, criterion, optimizer, **trainer_options)
+    return trainer.fit(*train_data, epochs=epochs, batch_size=batch_size, val_data=val_data)

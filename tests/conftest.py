@@ -1,0 +1,176 @@
+"""Shared helpers: the PyTorch twin of a MyTorch model and a recorded closeness check.
+
+Every comparison against PyTorch goes through the ``close`` fixture, which records the
+worst relative error of the whole run; it is printed at the end of the session.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mytorch import nn
+from mytorch.batchnorm import BatchNorm
+
+#: Largest relative error accepted between MyTorch and PyTorch autograd in float64.
+TOLERANCE = 1e-10
+
+_worst = {"error": 0.0, "where": "(no comparison made)"}
+
+
+def rel_err(actual, expected) -> float:
+    """max |actual - expected| / max(max |expected|, tiny): one number per tensor."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        raise AssertionError(f"shape {actual.shape} != expected shape {expected.shape}")
+    if actual.size == 0:
+        return 0.0
+    scale = max(float(np.abs(expected).max()), np.finfo(np.float64).tiny)
+    return float(np.abs(actual - expected).max() / scale)
+
+
+def to_numpy(value) -> np.ndarray:
+    """A tensor (detached) or array-like as a NumPy array."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+class _Close:
+    """``close(actual, expected, what)`` asserts rel_err <= tol and records the worst."""
+
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+
+    def __call__(
+        self, actual, expected, what: str = "", tol: float = TOLERANCE, scale: float | None = None
+    ) -> float:
+        """``scale``, if given, replaces max |expected| as the denominator (for results
+        that cancel to nearly zero, measured against the size of their terms)."""
+        expected = to_numpy(expected)
+        actual_array = np.asarray(actual)
+        assert actual_array.shape == expected.shape, (
+            f"{what}: shape {actual_array.shape}, PyTorch/formula gives {expected.shape}"
+        )
+        assert np.all(np.isfinite(actual_array)), f"{what}: non-finite values"
+        if scale is None:
+            error = rel_err(actual_array, expected)
+        else:
+            error = float(np.abs(actual_array - expected).max() / scale)
+        if error > _worst["error"]:
+            _worst["error"] = error
+            _worst["where"] = f"{self.nodeid} [{what}]"
+        assert error <= tol, f"{what}: relative error {error:.3e} > {tol:.0e}"
+        return error
+
+
+@pytest.fixture
+def close(request) -> _Close:
+    """Compare with a reference (tensor or array) at relative error <= 1e-10, recorded."""
+    return _Close(request.node.nodeid)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh seeded generator per test, so every test is reproducible on its own."""
+    return np.random.default_rng(1234)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.write_line(
+        f"worst relative error against PyTorch/formulas: {_worst['error']:.3e} "
+        f"at {_worst['where']}"
+    )
+
+
+# --------------------------------------------------------------------- the torch twin
+class TorchStep(torch.nn.Module):
+    """The notes' step function; its derivative is zero everywhere."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x > 0).to(x.dtype) + 0 * x
+
+
+class TorchMaskedDropout(torch.nn.Module):
+    """PyTorch's dropout with MyTorch's mask: x * mask, mask read from ``ours`` after
+    its forward (so both libraries drop the same units)."""
+
+    def __init__(self, ours: nn.Dropout) -> None:
+        super().__init__()
+        self.ours = ours
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        return x * torch.from_numpy(np.array(self.ours.mask, dtype=np.float64))
+
+
+def torch_twin(module) -> torch.nn.Module:
+    """Build the float64 ``torch.nn`` module equivalent to a MyTorch module (no weights)."""
+    f64 = torch.float64
+    simple = {
+        nn.Identity: torch.nn.Identity,
+        nn.Sigmoid: torch.nn.Sigmoid,
+        nn.Tanh: torch.nn.Tanh,
+        nn.ReLU: torch.nn.ReLU,
+        nn.Step: TorchStep,
+    }
+    if type(module) in simple:
+        return simple[type(module)]()
+    if isinstance(module, nn.Sequential):
+        return torch.nn.Sequential(*(torch_twin(child) for child in module))
+    if isinstance(module, nn.Linear):
+        return torch.nn.Linear(
+            module.in_features, module.out_features, bias=module.bias is not None, dtype=f64
+        )
+    if isinstance(module, nn.BatchNorm1d):
+        return torch.nn.BatchNorm1d(
+            module.num_features,
+            eps=module.eps,
+            momentum=module.momentum,
+            affine=module.affine,
+            track_running_stats=module.track_running_stats,
+            dtype=f64,
+        )
+    if isinstance(module, BatchNorm):
+        raise TypeError("the course BatchNorm has no torch twin (biased running variance)")
+    if isinstance(module, nn.LeakyReLU):
+        return torch.nn.LeakyReLU(module.negative_slope)
+    if isinstance(module, nn.ELU):
+        return torch.nn.ELU(module.alpha)
+    if isinstance(module, nn.GELU):
+        return torch.nn.GELU(approximate=module.approximate)
+    if isinstance(module, nn.Softplus):
+        return torch.nn.Softplus(beta=module.beta, threshold=module.threshold)
+    if isinstance(module, nn.Softmax):
+        return torch.nn.Softmax(dim=module.dim)
+    if isinstance(module, nn.LogSoftmax):
+        return torch.nn.LogSoftmax(dim=module.dim)
+    if isinstance(module, nn.Dropout):
+        return TorchMaskedDropout(module)
+    raise TypeError(f"no torch twin for {type(module).__name__}")
+
+
+def load_into_torch(torch_model: torch.nn.Module, state: dict) -> None:
+    """Load a MyTorch state_dict (copied) into a torch model, strictly."""
+    torch_model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+
+
+def torch_state(torch_model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """A torch model's state_dict as NumPy copies."""
+    return {k: v.detach().numpy().copy() for k, v in torch_model.state_dict().items()}
+
+
+@pytest.fixture
+def to_torch():
+    """``to_torch(model)``: the equivalent float64 torch model, loaded with our state_dict
+    and put in the same train/eval mode."""
+
+    def build(model) -> torch.nn.Module:
+        twin = torch_twin(model)
+        load_into_torch(twin, model.state_dict())
+        return twin.train(model.training)
+
+    return build

@@ -1,0 +1,177 @@
+"""Activations (mytorch/activation.py) against PyTorch autograd and their own formulas."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mytorch import nn
+
+ACTIVATIONS = {
+    "Identity": nn.Identity,
+    "Step": nn.Step,
+    "Sigmoid": nn.Sigmoid,
+    "Tanh": nn.Tanh,
+    "ReLU": nn.ReLU,
+    "LeakyReLU": nn.LeakyReLU,
+    "LeakyReLU(0.3)": lambda: nn.LeakyReLU(0.3),
+    "ELU": nn.ELU,
+    "ELU(0.7)": lambda: nn.ELU(alpha=0.7),
+    "GELU": nn.GELU,
+    "GELU(tanh)": lambda: nn.GELU(approximate="tanh"),
+    "Softplus": nn.Softplus,
+    "Softplus(beta=2,threshold=3)": lambda: nn.Softplus(beta=2.0, threshold=3.0),
+    "Softplus(beta=0.5,threshold=1)": lambda: nn.Softplus(beta=0.5, threshold=1.0),
+    "Softmax(dim=1)": lambda: nn.Softmax(dim=1),
+    "Softmax(dim=0)": lambda: nn.Softmax(dim=0),
+    "Softmax(dim=-1)": lambda: nn.Softmax(dim=-1),
+    "LogSoftmax(dim=1)": lambda: nn.LogSoftmax(dim=1),
+    "LogSoftmax(dim=0)": lambda: nn.LogSoftmax(dim=0),
+    "LogSoftmax(dim=-1)": lambda: nn.LogSoftmax(dim=-1),
+}
+ELEMENTWISE = [name for name in ACTIVATIONS if not name.startswith(("Softmax", "LogSoftmax"))]
+
+# Default numpy error state, but raising: divide, overflow and invalid warn by default;
+# underflow is ignored by default because flushing exp(-1e4) to 0 is the right answer.
+RAISE_ON_WARNINGS = {"divide": "raise", "over": "raise", "invalid": "raise", "under": "ignore"}
+
+
+def _input(rng: np.random.Generator, batch: int, features: int = 6) -> np.ndarray:
+    x = rng.normal(scale=3.0, size=(batch, features))
+    x[0, 0] = 0.0  # the kink of ReLU, LeakyReLU, ELU and Step
+    return x
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize("batch", [1, 7, 128])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_forward_and_grad_input_match_torch(name, batch, mode, rng, close, to_torch):
+    ours = ACTIVATIONS[name]().train(mode == "train")
+    theirs = to_torch(ours)
+    x = _input(rng, batch)
+    grad_output = rng.normal(size=x.shape)
+    x_t = torch.tensor(x, requires_grad=True)
+    y_t = theirs(x_t)
+    y_t.backward(torch.from_numpy(grad_output))
+
+    y = ours(x)
+    close(y, y_t, "output")
+    assert y.dtype == np.float64
+    close(ours.backward(grad_output), x_t.grad, "grad_input")
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_course_state_and_derivative_match_torch(name, rng, close, to_torch):
+    act = ACTIVATIONS[name]()
+    x = _input(rng, 7)
+    x_t = torch.tensor(x, requires_grad=True)
+    y_t = to_torch(act)(x_t)
+    y_t.sum().backward()  # elementwise, so the gradient of the sum is f'(z)
+
+    out = act(x)
+    assert act.state is out
+    close(act.state, y_t, "state")
+    close(act.derivative(), x_t.grad, "derivative")
+
+
+@pytest.mark.parametrize("name", ["Softmax(dim=1)", "LogSoftmax(dim=1)"])
+def test_softmax_derivative_is_the_per_sample_jacobian(name, rng, close, to_torch):
+    act = ACTIVATIONS[name]()
+    x = _input(rng, 4, features=5)
+    act(x)
+    full = torch.autograd.functional.jacobian(to_torch(act), torch.from_numpy(x))  # (N,C,N,C)
+    per_sample = torch.stack([full[i, :, i, :] for i in range(x.shape[0])])
+    close(act.derivative(), per_sample, "jacobian")
+
+
+def test_relu_derivative_is_zero_at_zero():
+    relu = nn.ReLU()
+    relu(np.array([[-1.0, 0.0, 2.0]]))
+    np.testing.assert_array_equal(relu.derivative(), [[0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(relu.backward(np.full((1, 3), 5.0)), [[0.0, 0.0, 5.0]])
+
+
+def test_step_is_heaviside_with_zero_derivative_everywhere(rng):
+    step = nn.Step()
+    x = np.array([[-3.0, -1e-12, 0.0, 1e-12, 4.0]])
+    np.testing.assert_array_equal(step(x), [[0.0, 0.0, 0.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(step.derivative(), np.zeros_like(x))
+    np.testing.assert_array_equal(step.backward(rng.normal(size=x.shape)), np.zeros_like(x))
+
+
+def test_leaky_relu_derivative_at_zero_is_negative_slope_like_torch():
+    leaky = nn.LeakyReLU(0.25)
+    leaky(np.array([[0.0]]))
+    assert leaky.derivative()[0, 0] == 0.25
+
+
+def test_sigmoid_accepts_zero_dim_input():
+    out = nn.Sigmoid()(np.array(0.0))
+    assert float(out) == 0.5
+
+
+LARGE = np.array([[-1e4, -1e3, -710.0, -50.0, -1.0, 0.0, 1.0, 50.0, 710.0, 1e3, 1e4]])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Sigmoid",
+        "Tanh",
+        "ELU",
+        "GELU",
+        "GELU(tanh)",
+        "Softplus",
+        "Softplus(beta=0.5,threshold=1)",
+        "Softmax(dim=1)",
+        "LogSoftmax(dim=1)",
+    ],
+)
+def test_activation_is_stable_and_warning_free_for_inputs_up_to_1e4(name, close, to_torch):
+    act = ACTIVATIONS[name]()
+    grad_output = np.linspace(-1.0, 1.0, LARGE.size).reshape(LARGE.shape)
+    with warnings.catch_warnings(), np.errstate(**RAISE_ON_WARNINGS):
+        warnings.simplefilter("error")
+        out = act(LARGE)
+        grad = act.backward(grad_output)
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(grad))
+    x_t = torch.tensor(LARGE, requires_grad=True)
+    y_t = to_torch(act)(x_t)
+    y_t.backward(torch.from_numpy(grad_output))
+    close(out, y_t, "output")
+    close(grad, x_t.grad, "grad_input")
+
+
+def test_sigmoid_saturates_exactly_without_overflow():
+    with np.errstate(**RAISE_ON_WARNINGS):
+        out = nn.Sigmoid()(np.array([[-1e4, 1e4]]))
+    np.testing.assert_array_equal(out, [[0.0, 1.0]])
+
+
+def test_log_softmax_of_huge_logits_is_exact():
+    with np.errstate(**RAISE_ON_WARNINGS):
+        out = nn.LogSoftmax(dim=1)(np.array([[1e4, 0.0, -1e4]]))
+    np.testing.assert_allclose(out, [[0.0, -1e4, -2e4]], rtol=1e-15)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(sorted(ACTIVATIONS)),
+    batch=st.integers(1, 9),
+    features=st.integers(1, 9),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_activation_keeps_shape_and_dtype(name, batch, features, dtype, seed):
+    rng = np.random.default_rng(seed)
+    act = ACTIVATIONS[name]()
+    x = rng.normal(scale=3.0, size=(batch, features)).astype(dtype)
+    out = act(x)
+    assert out.shape == x.shape and out.dtype == dtype
+    grad = act.backward(np.ones_like(x))
+    assert grad.shape == x.shape and grad.dtype == dtype

@@ -1,0 +1,196 @@
+"""Batch normalisation (mytorch/batchnorm.py, mytorch/nn/batchnorm.py) against PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mytorch import nn
+from mytorch.batchnorm import BatchNorm
+
+T = torch.from_numpy
+F = 5
+
+VARIANTS = {
+    "default": {},
+    "affine=False": {"affine": False},
+    "momentum=None": {"momentum": None},
+    "track_running_stats=False": {"track_running_stats": False},
+    "eps=1e-3,momentum=0.3": {"eps": 1e-3, "momentum": 0.3},
+}
+
+
+def _randomise_affine(bn: nn.BatchNorm1d, rng: np.random.Generator) -> None:
+    if bn.affine:
+        bn.load_state_dict(
+            {"weight": rng.uniform(0.5, 2.0, F), "bias": rng.normal(size=F)}, strict=False
+        )
+
+
+def _batch(rng, n):
+    """Features with different means and scales, as BatchNorm inputs usually have."""
+    return rng.normal(loc=np.arange(F), scale=np.linspace(0.5, 3.0, F), size=(n, F))
+
+
+def _compare_state(bn, torch_bn, close):
+    if bn.track_running_stats:
+        close(bn.running_mean, torch_bn.running_mean, "running_mean")
+        close(bn.running_var, torch_bn.running_var, "running_var")
+        assert int(bn.num_batches_tracked) == int(torch_bn.num_batches_tracked)
+        assert bn.num_batches_tracked.dtype == np.int64
+    else:
+        assert "running_mean" not in bn.state_dict()
+        assert torch_bn.running_mean is None
+
+
+def dx_term_scale(x, delta, gamma, eps):
+    """The size of the terms whose sum is BatchNorm's dx: |delta gamma| / sigma.
+
+    With two samples x_hat is +-1 exactly and dx = (dx_hat - mean(dx_hat) - x_hat
+    mean(dx_hat x_hat)) / sigma cancels to O(eps / var): then max |dx| is no measure of
+    rounding, and both libraries are ~1e-8 away from an extended-precision result
+    relative to it. Their difference is measured against the terms instead.
+    """
+    if x.shape[0] > 2:
+        return None
+    gamma = 1.0 if gamma is None else np.asarray(gamma).reshape(1, -1)
+    return float(np.abs(delta * gamma / np.sqrt(x.var(axis=0) + eps)).max())
+
+
+def _step(bn, torch_bn, x, grad_output, close):
+    """One forward and backward in both libraries; compare output and gradients."""
+    x_t = torch.tensor(x, requires_grad=True)
+    out_t = torch_bn(x_t)
+    out_t.backward(T(grad_output))
+    close(bn(x), out_t, "output")
+    gamma = bn.weight.data if bn.affine else None
+    scale = dx_term_scale(x, grad_output, gamma, bn.eps) if bn._used_batch_stats else None
+    close(bn.backward(grad_output), x_t.grad, "grad_input", scale=scale)
+    if bn.affine:
+        close(bn.weight.grad, torch_bn.weight.grad, "weight.grad")
+        close(bn.bias.grad, torch_bn.bias.grad, "bias.grad")
+
+
+@pytest.mark.parametrize("batch", [2, 7, 128])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_batchnorm_training_matches_torch_including_running_stats(
+    variant, batch, rng, close, to_torch
+):
+    bn = nn.BatchNorm1d(F, **VARIANTS[variant])
+    _randomise_affine(bn, rng)
+    torch_bn = to_torch(bn)
+    for _ in range(3):  # gradients accumulate over the steps in both libraries
+        x, grad_output = _batch(rng, batch), rng.normal(size=(batch, F))
+        _step(bn, torch_bn, x, grad_output, close)
+        _compare_state(bn, torch_bn, close)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 128])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_batchnorm_eval_uses_running_stats_like_torch(variant, batch, rng, close, to_torch):
+    bn = nn.BatchNorm1d(F, **VARIANTS[variant])
+    _randomise_affine(bn, rng)
+    torch_bn = to_torch(bn)
+    for _ in range(4):
+        x = _batch(rng, 16)
+        bn(x)
+        torch_bn(T(x))
+    bn.eval()
+    torch_bn.eval()
+    if not bn.track_running_stats and batch == 1:
+        with pytest.raises(ValueError, match="BatchNorm1d: expected more than 1 sample"):
+            bn(_batch(rng, 1))
+        return
+    _step(bn, torch_bn, _batch(rng, batch), rng.normal(size=(batch, F)), close)
+    _compare_state(bn, torch_bn, close)
+
+
+def test_batchnorm_eval_does_not_update_running_stats(rng):
+    bn = nn.BatchNorm1d(F)
+    bn(_batch(rng, 8))
+    before = {k: v.copy() for k, v in bn.state_dict().items()}
+    bn.eval()(_batch(rng, 8))
+    for key, value in bn.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+@pytest.mark.parametrize("make", [lambda: nn.BatchNorm1d(F), lambda: BatchNorm(F)],
+                         ids=["BatchNorm1d", "BatchNorm"])
+def test_batchnorm_training_with_batch_size_1_raises(make):
+    bn = make()
+    with pytest.raises(ValueError, match=r"BatchNorm(1d)?: expected more than 1 sample.*\(1, 5\)"):
+        bn(np.ones((1, F)))
+
+
+# ----------------------------------------------------------------- the course BatchNorm
+@pytest.mark.parametrize("batch", [2, 7, 128])
+def test_course_batchnorm_matches_handout_formulas_and_torch(batch, rng, close):
+    alpha, eps = 0.9, 1e-8
+    bn = BatchNorm(F)
+    gamma, beta = rng.uniform(0.5, 2.0, (1, F)), rng.normal(size=(1, F))
+    bn.gamma, bn.beta = gamma, beta
+    running_mean, running_var = np.zeros((1, F)), np.ones((1, F))
+    for _ in range(3):
+        x, delta = _batch(rng, batch), rng.normal(size=(batch, F))
+        x_t = torch.tensor(x, requires_grad=True)
+        gamma_t = torch.tensor(gamma.ravel(), requires_grad=True)
+        beta_t = torch.tensor(beta.ravel(), requires_grad=True)
+        out_t = torch.nn.functional.batch_norm(
+            x_t, None, None, gamma_t, beta_t, training=True, eps=eps
+        )
+        out_t.backward(T(delta))
+        # Handout eqs. 5-6: the running variance averages the biased batch variance.
+        running_mean = alpha * running_mean + (1 - alpha) * x.mean(axis=0, keepdims=True)
+        running_var = alpha * running_var + (1 - alpha) * x.var(axis=0, keepdims=True)
+
+        close(bn(x), out_t, "out")
+        close(bn.backward(delta), x_t.grad, "dx", scale=dx_term_scale(x, delta, gamma, eps))
+        close(bn.dgamma, gamma_t.grad.reshape(1, F), "dgamma (of the sum)")
+        close(bn.dbeta, beta_t.grad.reshape(1, F), "dbeta (of the sum)")
+        close(bn.running_mean, running_mean, "running_mean")
+        close(bn.running_var, running_var, "running_var")
+        close(bn.mean, x.mean(axis=0, keepdims=True), "mean")
+        close(bn.var, x.var(axis=0, keepdims=True), "var")
+        close(bn.norm, (x - x.mean(0)) / np.sqrt(x.var(0) + eps), "norm")
+
+    x = _batch(rng, batch)
+    expected = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+    close(bn(x, eval=True), expected, "eval output uses running statistics")
+    for name in ("gamma", "beta", "dgamma", "dbeta", "running_mean", "running_var"):
+        value = getattr(bn, name)
+        assert isinstance(value, np.ndarray) and value.dtype == np.float64
+        assert value.shape == (1, F), name
+
+
+def test_course_batchnorm_follows_module_mode_when_eval_flag_is_none(rng, close):
+    bn = BatchNorm(F)
+    bn(_batch(rng, 8))
+    x = _batch(rng, 3)
+    close(bn.eval()(x), bn(x, eval=True), "eval() equals eval=True")
+
+
+# ----------------------------------------------------------------- shapes and dtypes
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 9),
+    features=st.integers(1, 9),
+    variant=st.sampled_from(sorted(VARIANTS)),
+    training=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_batchnorm_keeps_shape_and_dtype(batch, features, variant, training, dtype, seed):
+    bn = nn.BatchNorm1d(features, dtype=dtype, **VARIANTS[variant]).train(training)
+    needs_batch_stats = training or not bn.track_running_stats
+    if needs_batch_stats and batch == 1:
+        batch = 2  # batch size 1 in training raises (tested above)
+    x = np.random.default_rng(seed).normal(size=(batch, features)).astype(dtype)
+    out = bn(x)
+    assert out.shape == x.shape and out.dtype == dtype
+    grad = bn.backward(np.ones_like(out))
+    assert grad.shape == x.shape and grad.dtype == dtype
+    for value in bn.state_dict().values():
+        assert value.dtype in (dtype, np.int64)

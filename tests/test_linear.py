@@ -1,0 +1,118 @@
+"""Linear layers (mytorch/linear.py and mytorch/nn/linear.py) against PyTorch autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mytorch import nn
+from mytorch.linear import Linear as CourseLinear
+
+T = torch.from_numpy
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize("batch", [1, 7, 128])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_linear_forward_and_gradients_match_torch(bias, batch, mode, rng, close, to_torch):
+    layer = nn.Linear(6, 4, bias=bias, rng=0).train(mode == "train")
+    theirs = to_torch(layer)
+    x = rng.normal(size=(batch, 6))
+    grad_output = rng.normal(size=(batch, 4))
+    x_t = torch.tensor(x, requires_grad=True)
+    theirs(x_t).backward(T(grad_output))
+
+    close(layer(x), theirs(T(x)), "output")
+    close(layer.backward(grad_output), x_t.grad, "grad_input")
+    close(layer.weight.grad, theirs.weight.grad, "weight.grad")
+    if bias:
+        close(layer.bias.grad, theirs.bias.grad, "bias.grad")
+    else:
+        assert layer.bias is None and "bias" not in layer.state_dict()
+
+
+def test_linear_gradients_accumulate_over_backward_calls_like_torch(rng, close, to_torch):
+    layer = nn.Linear(5, 3, rng=1)
+    theirs = to_torch(layer)
+    for _ in range(3):
+        x, grad_output = rng.normal(size=(4, 5)), rng.normal(size=(4, 3))
+        layer(x)
+        layer.backward(grad_output)
+        theirs(T(x)).backward(T(grad_output))
+    close(layer.weight.grad, theirs.weight.grad, "weight.grad")
+    close(layer.bias.grad, theirs.bias.grad, "bias.grad")
+
+
+def test_linear_default_init_is_torch_uniform_bound():
+    layer = nn.Linear(400, 50, rng=0)
+    bound = 1 / np.sqrt(400)
+    for param in (layer.weight.data, layer.bias.data):
+        assert np.abs(param).max() <= bound
+        assert np.abs(param).max() > 0.9 * bound  # spread over the whole interval
+
+
+def test_linear_same_seed_gives_same_weights():
+    first, second = nn.Linear(5, 3, rng=7), nn.Linear(5, 3, rng=7)
+    np.testing.assert_array_equal(first.weight.data, second.weight.data)
+    np.testing.assert_array_equal(first.bias.data, second.bias.data)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 128])
+def test_course_linear_stores_mean_gradients_and_returns_sum_gradient(batch, rng, close):
+    W0 = rng.normal(size=(6, 4))
+    b0 = rng.normal(size=(1, 4))
+    layer = CourseLinear(6, 4, lambda i, o: W0.copy(), lambda o: b0.copy())
+    x = rng.normal(size=(batch, 6))
+    delta = rng.normal(size=(batch, 4))
+
+    W_t = torch.tensor(W0, requires_grad=True)
+    b_t = torch.tensor(b0, requires_grad=True)
+    x_t = torch.tensor(x, requires_grad=True)
+    (x_t @ W_t + b_t).backward(T(delta))
+
+    close(layer.forward(x), x @ W0 + b0, "forward = x W + b")
+    close(layer.backward(delta), x_t.grad, "dx (of the sum)")
+    close(layer.dW, W_t.grad / batch, "dW (of the mean)")
+    close(layer.db, b_t.grad / batch, "db (of the mean)")
+    for name, shape in (("W", (6, 4)), ("b", (1, 4)), ("dW", (6, 4)), ("db", (1, 4))):
+        value = getattr(layer, name)
+        assert isinstance(value, np.ndarray) and value.dtype == np.float64
+        assert value.shape == shape, name
+
+
+def test_course_linear_gradients_replace_previous_ones(rng, close):
+    layer = CourseLinear(3, 2, lambda i, o: np.ones((i, o)), lambda o: np.zeros((1, o)))
+    x, delta = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    for _ in range(2):
+        layer.forward(x)
+        layer.backward(delta)
+    close(layer.dW, x.T @ delta / 4, "dW after two backward calls")
+
+
+def test_course_linear_W_is_a_view_of_torch_layout_weight():
+    layer = CourseLinear(3, 2, lambda i, o: np.arange(6.0).reshape(i, o), lambda o: np.zeros(o))
+    np.testing.assert_array_equal(layer.weight.data, np.arange(6.0).reshape(3, 2).T)
+    layer.W += 1.0
+    np.testing.assert_array_equal(layer.weight.data, np.arange(6.0).reshape(3, 2).T + 1.0)
+    assert layer.weight.data.flags.c_contiguous
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 9),
+    in_features=st.integers(1, 9),
+    out_features=st.integers(1, 9),
+    bias=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_linear_keeps_shape_and_dtype(batch, in_features, out_features, bias, dtype):
+    layer = nn.Linear(in_features, out_features, bias=bias, dtype=dtype, rng=0)
+    x = np.ones((batch, in_features), dtype=dtype)
+    out = layer(x)
+    assert out.shape == (batch, out_features) and out.dtype == dtype
+    grad = layer.backward(np.ones_like(out))
+    assert grad.shape == x.shape and grad.dtype == dtype
+    assert layer.weight.grad.dtype == dtype and layer.weight.grad.shape == layer.weight.shape

@@ -1,0 +1,216 @@
+"""Losses (mytorch/loss.py) against PyTorch autograd, in every reduction."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mytorch import nn
+from mytorch.loss import SoftmaxCrossEntropy
+
+C = 5  # classes / output features
+T = torch.from_numpy
+
+
+def _soft_targets(rng, n):
+    """Probability rows (non-negative, summing to 1)."""
+    e = np.exp(rng.normal(size=(n, C)))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _positive(rng, shape):
+    return rng.uniform(0.2, 2.0, size=shape)
+
+
+def mse(reduction, rng, n):
+    out, target = rng.normal(size=(n, C)), rng.normal(size=(n, C))
+    return nn.MSELoss(reduction=reduction), torch.nn.MSELoss(reduction=reduction), out, target
+
+
+def _bce(weight_shape, pos_weight):
+    def build(reduction, rng, n):
+        out = rng.normal(scale=3.0, size=(n, C))
+        target = rng.uniform(size=(n, C))
+        target[0, :2] = [0.0, 1.0]
+        shape = None if weight_shape is None else (n, C) if weight_shape == "NC" else (C,)
+        weight = None if shape is None else _positive(rng, shape)
+        pos = _positive(rng, (C,)) if pos_weight else None
+        ours = nn.BCEWithLogitsLoss(weight=weight, reduction=reduction, pos_weight=pos)
+        theirs = torch.nn.BCEWithLogitsLoss(
+            weight=None if weight is None else T(weight),
+            reduction=reduction,
+            pos_weight=None if pos is None else T(pos),
+        )
+        return ours, theirs, out, target
+
+    return build
+
+
+def _cross_entropy(target_kind, weighted):
+    def build(reduction, rng, n):
+        out = rng.normal(scale=3.0, size=(n, C))
+        if target_kind == "indices":
+            target = rng.integers(0, C, size=n)
+        elif target_kind == "one-hot":
+            target = np.eye(C)[rng.integers(0, C, size=n)]
+        else:
+            target = _soft_targets(rng, n)
+        weight = _positive(rng, (C,)) if weighted else None
+        ours = nn.CrossEntropyLoss(weight=weight, reduction=reduction)
+        theirs = torch.nn.CrossEntropyLoss(
+            weight=None if weight is None else T(weight), reduction=reduction
+        )
+        return ours, theirs, out, target
+
+    return build
+
+
+def _nll(weighted):
+    def build(reduction, rng, n):
+        out = rng.normal(size=(n, C))
+        target = rng.integers(0, C, size=n)
+        weight = _positive(rng, (C,)) if weighted else None
+        ours = nn.NLLLoss(weight=weight, reduction=reduction)
+        theirs = torch.nn.NLLLoss(weight=None if weight is None else T(weight), reduction=reduction)
+        return ours, theirs, out, target
+
+    return build
+
+
+def _multi_margin(p, margin, weighted):
+    def build(reduction, rng, n):
+        out = rng.normal(size=(n, C))
+        target = rng.integers(0, C, size=n)
+        weight = _positive(rng, (C,)) if weighted else None
+        ours = nn.MultiMarginLoss(p=p, margin=margin, weight=weight, reduction=reduction)
+        theirs = torch.nn.MultiMarginLoss(
+            p=p,
+            margin=margin,
+            weight=None if weight is None else T(weight),
+            reduction=reduction,
+        )
+        return ours, theirs, out, target
+
+    return build
+
+
+LOSSES = {
+    "MSELoss": mse,
+    "BCEWithLogitsLoss": _bce(None, False),
+    "BCEWithLogitsLoss(weight=(C,))": _bce("C", False),
+    "BCEWithLogitsLoss(weight=(N,C))": _bce("NC", False),
+    "BCEWithLogitsLoss(pos_weight)": _bce(None, True),
+    "BCEWithLogitsLoss(weight,pos_weight)": _bce("C", True),
+    "CrossEntropyLoss(indices)": _cross_entropy("indices", False),
+    "CrossEntropyLoss(indices,weight)": _cross_entropy("indices", True),
+    "CrossEntropyLoss(probabilities)": _cross_entropy("probabilities", False),
+    "CrossEntropyLoss(probabilities,weight)": _cross_entropy("probabilities", True),
+    "CrossEntropyLoss(one-hot)": _cross_entropy("one-hot", False),
+    "NLLLoss": _nll(False),
+    "NLLLoss(weight)": _nll(True),
+    "MultiMarginLoss(p=1)": _multi_margin(1, 1.0, False),
+    "MultiMarginLoss(p=2)": _multi_margin(2, 1.0, False),
+    "MultiMarginLoss(p=1,margin=0.5,weight)": _multi_margin(1, 0.5, True),
+    "MultiMarginLoss(p=2,margin=2,weight)": _multi_margin(2, 2.0, True),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("batch", [1, 7, 128])
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_and_its_gradient_match_torch(name, batch, reduction, rng, close):
+    ours, theirs, output, target = LOSSES[name](reduction, rng, batch)
+    output_t = torch.tensor(output, requires_grad=True)
+    loss_t = theirs(output_t, T(target))
+    # For reduction='none' our backward() is the gradient of the sum of the losses.
+    (loss_t.sum() if reduction == "none" else loss_t).backward()
+
+    loss = ours(output, target)
+    close(loss, loss_t, "loss")
+    assert np.asarray(loss).dtype == np.float64
+    grad = ours.backward()
+    close(grad, output_t.grad, "grad_input")
+    assert grad.dtype == np.float64
+    np.testing.assert_array_equal(ours.derivative(), grad)
+
+
+@pytest.mark.parametrize("name", ["MSELoss", "CrossEntropyLoss(indices)", "NLLLoss"])
+def test_loss_does_not_depend_on_train_or_eval_mode(name, rng):
+    ours, _, output, target = LOSSES[name]("mean", rng, 7)
+    in_train = float(ours.train()(output, target))
+    in_eval = float(ours.eval()(output, target))
+    assert in_train == in_eval
+
+
+def test_course_softmax_cross_entropy_matches_torch_per_sample(rng, close):
+    logits = rng.normal(scale=3.0, size=(20, 10))
+    labels = np.eye(10)[rng.integers(0, 10, size=20)]
+    logits_t = torch.tensor(logits, requires_grad=True)
+    loss_t = torch.nn.functional.cross_entropy(logits_t, T(labels), reduction="none")
+    loss_t.sum().backward()
+
+    criterion = SoftmaxCrossEntropy()
+    loss = criterion(logits, labels)
+    assert isinstance(loss, np.ndarray) and loss.shape == (20,) and loss.dtype == np.float64
+    close(loss, loss_t, "loss")
+    derivative = criterion.derivative()
+    assert derivative.shape == (20, 10) and derivative.dtype == np.float64
+    close(derivative, logits_t.grad, "derivative")
+    close(criterion.sm, torch.softmax(T(logits), dim=1), "sm")
+
+
+RAISE_ON_WARNINGS = {"divide": "raise", "over": "raise", "invalid": "raise", "under": "ignore"}
+
+
+@pytest.mark.parametrize("name", [n for n in LOSSES if n.startswith(("BCE", "CrossEntropy"))])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_bce_and_cross_entropy_are_stable_for_logits_up_to_1e4(name, reduction, rng, close):
+    ours, theirs, _, target = LOSSES[name](reduction, rng, 4)
+    output = np.array(
+        [
+            [1e4, -1e4, 0.0, 50.0, -50.0],
+            [-1e4, 1e4, 1e3, -1e3, 1.0],
+            [1e4, 1e4, -1e4, -1e4, 0.0],
+            [-1e4, -1e4, -1e4, -1e4, -1e4],
+        ]
+    )
+    with warnings.catch_warnings(), np.errstate(**RAISE_ON_WARNINGS):
+        warnings.simplefilter("error")
+        loss = ours(output, target)
+        grad = ours.backward()
+    assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
+    output_t = torch.tensor(output, requires_grad=True)
+    loss_t = theirs(output_t, T(target))
+    loss_t.sum().backward()
+    close(loss, loss_t, "loss")
+    close(grad, output_t.grad, "grad_input")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(sorted(LOSSES)),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    batch=st.integers(1, 9),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_loss_keeps_dtype_and_gradient_shape(name, reduction, batch, dtype, seed):
+    ours, _, output, target = LOSSES[name](reduction, np.random.default_rng(seed), batch)
+    output = output.astype(dtype)
+    if target.dtype.kind == "f":
+        target = target.astype(dtype)
+        if target.shape == output.shape and name.startswith("CrossEntropy"):
+            target /= target.sum(axis=1, keepdims=True)  # rows sum to 1 in float32 too
+    loss = np.asarray(ours(output, target))
+    assert loss.dtype == dtype
+    expected_shape = () if reduction != "none" else output.shape if name[:3] in ("MSE", "BCE") else (
+        batch,
+    )
+    assert loss.shape == expected_shape
+    grad = ours.backward()
+    assert grad.shape == output.shape and grad.dtype == dtype
