@@ -8,11 +8,11 @@ Two faces of one core:
   repository's ``hw1/``: the CMU 11-785 Homework 1 Part 1 API.
 """
 
-from mytorch import nn
+from mytorch import nn, optim
 
 __version__ = "0.1.0"
 
 from mytorch.gradcheck import gradcheck  # noqa: E402
 from mytorch.serialization import load, save  # noqa: E402
 
-__all__ = ["nn", "gradcheck", "save", "load", "__version__"]
+__all__ = ["nn", "optim", "gradcheck", "save", "load", "__version__"]

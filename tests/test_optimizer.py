@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -12,6 +13,10 @@ import torch
 
 from mytorch import nn, optim
 from mytorch.parameter import Parameter
+
+# Tiny tensors: on a 2-core machine torch's worker threads and OpenBLAS's spin against each
+# other and make each backward pass ~50x slower; one torch thread avoids that.
+torch.set_num_threads(1)
 
 TOL = 1e-9  # relative, float64, after 25 steps
 STEPS = 25
@@ -64,7 +69,9 @@ def json_npz_round_trip(state):
 def make_models(dtype=np.float64, seed=0):
     """A small MLP and its float64 (or float32) torch twin, with the same weights."""
     model = nn.Sequential(
-        nn.Linear(4, 6, dtype=dtype, rng=seed), nn.Tanh(), nn.Linear(6, 3, dtype=dtype, rng=seed + 1)
+        nn.Linear(4, 6, dtype=dtype, rng=seed),
+        nn.Tanh(),
+        nn.Linear(6, 3, dtype=dtype, rng=seed + 1),
     )
     torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
     twin = torch.nn.Sequential(
@@ -111,7 +118,7 @@ def groups_of(params, spec):
 
 
 def assert_same_parameters(close, model, twin, what, tol=TOL):
-    for (name, param), torch_param in zip(model.named_parameters(), twin.parameters()):
+    for (name, param), torch_param in zip(model.named_parameters(), twin.parameters(), strict=True):
         close(param.data, torch_param, f"{what} {name}", tol=tol)
 
 
@@ -133,14 +140,33 @@ CASES = [
     ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "maximize": True}, None),
     ("SGD", {"lr": 0.1, "momentum": 0.8}, TWO_GROUPS),
     ("Adagrad", {"lr": 0.1}, None),
-    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.01,
-                 "initial_accumulator_value": 0.1, "eps": 1e-6}, None),
+    (
+        "Adagrad",
+        {
+            "lr": 0.1,
+            "lr_decay": 0.05,
+            "weight_decay": 0.01,
+            "initial_accumulator_value": 0.1,
+            "eps": 1e-6,
+        },
+        None,
+    ),
     ("Adagrad", {"lr": 0.1, "maximize": True}, TWO_GROUPS),
     ("RMSprop", {"lr": 0.01}, None),
     ("RMSprop", {"lr": 0.01, "centered": True}, None),
     ("RMSprop", {"lr": 0.01, "momentum": 0.9}, None),
-    ("RMSprop", {"lr": 0.01, "alpha": 0.9, "momentum": 0.8, "centered": True,
-                 "weight_decay": 0.01, "maximize": True}, TWO_GROUPS),
+    (
+        "RMSprop",
+        {
+            "lr": 0.01,
+            "alpha": 0.9,
+            "momentum": 0.8,
+            "centered": True,
+            "weight_decay": 0.01,
+            "maximize": True,
+        },
+        TWO_GROUPS,
+    ),
     ("Adadelta", {}, None),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-5, "weight_decay": 0.05}, TWO_GROUPS),
     ("Adadelta", {"maximize": True}, None),
@@ -184,7 +210,7 @@ def test_optimizer_resumed_from_json_npz_state_continues_identically(name, optio
         for m, opt in ((model, optimizer), (resumed_model, resumed)):
             backward(m, step)
             opt.step()
-        for a, b in zip(model.parameters(), resumed_model.parameters()):
+        for a, b in zip(model.parameters(), resumed_model.parameters(), strict=True):
             np.testing.assert_array_equal(a.data, b.data)
 
 
@@ -209,7 +235,9 @@ def test_state_dict_is_a_snapshot_and_matches_torch_layout():
             state["state"][index]["exp_avg"], torch_entry["exp_avg"].numpy(), rtol=1e-9
         )
     state["state"][0]["exp_avg"] += 1.0  # editing the snapshot leaves the optimiser alone
-    assert not np.array_equal(state["state"][0]["exp_avg"], ours.state_dict()["state"][0]["exp_avg"])
+    assert not np.array_equal(
+        state["state"][0]["exp_avg"], ours.state_dict()["state"][0]["exp_avg"]
+    )
 
 
 def test_load_state_dict_restores_tuple_betas_and_string_keys():
@@ -304,12 +332,30 @@ def test_step_updates_parameters_and_state_in_place():
         backward(model, 1)
         grads = [p.grad.copy() for p in model.parameters()]
         optimizer.step()
-        assert all(p.data is d for p, d in zip(model.parameters(), data))
+        assert all(p.data is d for p, d in zip(model.parameters(), data, strict=True))
         # the gradient is read, never modified (weight decay / maximize work on a copy)
-        assert all(np.array_equal(p.grad, g) for p, g in zip(model.parameters(), grads))
+        assert all(
+            np.array_equal(p.grad, g) for p, g in zip(model.parameters(), grads, strict=True)
+        )
         for (pid, key), value in state_arrays.items():
             param = next(p for p in optimizer.state if id(p) == pid)
             assert optimizer.state[param][key] is value, (type(optimizer).__name__, key)
+
+
+@pytest.mark.parametrize(("name", "options", "spec"), CASES, ids=CASE_IDS)
+def test_step_allocates_no_array_after_the_first(name, options, spec):
+    params = [Parameter(np.full((64, 64), 0.5)) for _ in range(4)]
+    optimizer = getattr(optim, name)(groups_of(params, spec), **options)
+    for param in params:
+        param.grad = np.linspace(-1.0, 1.0, param.data.size).reshape(param.data.shape)
+    optimizer.step()  # creates the state and the scratch arrays
+    tracemalloc.start()
+    try:
+        optimizer.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < params[0].data.nbytes // 4, f"a step allocated {peak} bytes"
 
 
 @pytest.mark.parametrize(("name", "options", "spec"), CASES[::3], ids=CASE_IDS[::3])
@@ -323,7 +369,7 @@ def test_float32_parameters_and_state_stay_float32_and_track_float64(name, optio
         backward(model64, step)
         opt32.step()
         opt64.step()
-    for p32, p64 in zip(model32.parameters(), model64.parameters()):
+    for p32, p64 in zip(model32.parameters(), model64.parameters(), strict=True):
         assert p32.data.dtype == np.float32
         np.testing.assert_allclose(p32.data, p64.data, rtol=1e-4, atol=1e-5)
     for state in opt32.state.values():
@@ -337,7 +383,7 @@ def test_zero_grad_sets_none_or_zeros_in_place():
     backward(model, 0)
     grads = [p.grad for p in model.parameters()]
     optimizer.zero_grad(set_to_none=False)
-    assert all(p.grad is g and not g.any() for p, g in zip(model.parameters(), grads))
+    assert all(p.grad is g and not g.any() for p, g in zip(model.parameters(), grads, strict=True))
     optimizer.zero_grad()
     assert all(p.grad is None for p in model.parameters())
 
@@ -470,9 +516,7 @@ def _notes_adam(w0, target, curvature, eta, beta1, beta2, eps, eps_inside_root):
     return history
 
 
-@pytest.mark.parametrize(
-    ("cls", "eps_inside_root"), [(optim.NotesAdam, True), (optim.Adam, False)]
-)
+@pytest.mark.parametrize(("cls", "eps_inside_root"), [(optim.NotesAdam, True), (optim.Adam, False)])
 def test_adam_follows_the_notes_formula_with_eps_in_its_place(close, cls, eps_inside_root):
     w0, target, curvature = _quadratic_problem()
     eta, beta1, beta2 = 0.05, 0.9, 0.999
@@ -514,19 +558,28 @@ def _params():
         (lambda p: optim.SGD(p, lr="0.1"), TypeError, "^SGD: expected lr to be a number"),
         (lambda p: optim.SGD(p, momentum=-0.5), ValueError, "^SGD: expected momentum"),
         (lambda p: optim.SGD(p, nesterov=True), ValueError, "^SGD: nesterov=True needs"),
-        (lambda p: optim.SGD(p, momentum=0.9, dampening=0.1, nesterov=True), ValueError,
-         "dampening = 0"),
+        (
+            lambda p: optim.SGD(p, momentum=0.9, dampening=0.1, nesterov=True),
+            ValueError,
+            "dampening = 0",
+        ),
         (lambda p: optim.SGD(p, nesterov=1), TypeError, "^SGD: expected nesterov to be True"),
         (lambda p: optim.SGD(p, weight_decay=-1e-4), ValueError, "^SGD: expected weight_decay"),
         (lambda p: optim.Adagrad(p, lr_decay=-1), ValueError, "^Adagrad: expected lr_decay"),
-        (lambda p: optim.Adagrad(p, initial_accumulator_value=-1), ValueError,
-         "^Adagrad: expected initial_accumulator_value"),
+        (
+            lambda p: optim.Adagrad(p, initial_accumulator_value=-1),
+            ValueError,
+            "^Adagrad: expected initial_accumulator_value",
+        ),
         (lambda p: optim.Adagrad(p, eps=float("inf")), ValueError, "^Adagrad: expected eps"),
         (lambda p: optim.RMSprop(p, alpha=1.5), ValueError, "^RMSprop: expected alpha"),
         (lambda p: optim.RMSprop(p, centered="yes"), TypeError, "^RMSprop: expected centered"),
         (lambda p: optim.Adadelta(p, rho=1.1), ValueError, "^Adadelta: expected rho"),
-        (lambda p: optim.Adam(p, betas=(1.0, 0.999)), ValueError,
-         r"^Adam: expected betas\[0\] in \[0.0, 1.0\)"),
+        (
+            lambda p: optim.Adam(p, betas=(1.0, 0.999)),
+            ValueError,
+            r"^Adam: expected betas\[0\] in \[0.0, 1.0\)",
+        ),
         (lambda p: optim.Adam(p, betas=(0.9, -0.1)), ValueError, r"^Adam: expected betas\[1\]"),
         (lambda p: optim.Adam(p, betas=(0.9,)), ValueError, "^Adam: expected betas to be a pair"),
         (lambda p: optim.Adam(p, betas=0.9), TypeError, "^Adam: expected betas to be a pair"),
@@ -534,8 +587,11 @@ def _params():
         (lambda p: optim.AdamW(p, weight_decay=-0.01), ValueError, "^AdamW: expected weight_dec"),
         (lambda p: optim.NotesAdadelta(p, gamma=1.0), ValueError, "^NotesAdadelta: expected gam"),
         (lambda p: optim.NotesAdam(p, eps=-1.0), ValueError, "^NotesAdam: expected eps"),
-        (lambda p: optim.SGD([{"params": p[:1], "lr": -1.0}, {"params": p[1:]}]), ValueError,
-         r"^SGD\.add_param_group: expected lr"),
+        (
+            lambda p: optim.SGD([{"params": p[:1], "lr": -1.0}, {"params": p[1:]}]),
+            ValueError,
+            r"^SGD\.add_param_group: expected lr",
+        ),
     ],
 )
 def test_bad_hyperparameters_raise_errors_naming_the_class(make, error, message):

@@ -28,12 +28,17 @@ from mytorch.activation import (
 from mytorch.dropout import Dropout
 from mytorch.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, MultiMarginLoss, NLLLoss
 from mytorch.module import Module
+from mytorch.nn import init
 from mytorch.nn.batchnorm import BatchNorm1d
+from mytorch.nn.clip_grad import clip_grad_norm_, clip_grad_value_
 from mytorch.nn.linear import Linear
 from mytorch.parameter import Parameter
 from mytorch.sequential import Sequential
 
 __all__ = [
+    "init",
+    "clip_grad_norm_",
+    "clip_grad_value_",
     "Module",
     "Parameter",
     "Sequential",

@@ -121,8 +121,7 @@ def clip_grad_norm_(
     norm_type = _norm_type(norm_type, where)
     if not isinstance(error_if_nonfinite, (bool, np.bool_)):
         raise TypeError(
-            f"{where}: expected error_if_nonfinite to be True or False, "
-            f"got {error_if_nonfinite!r}"
+            f"{where}: expected error_if_nonfinite to be True or False, got {error_if_nonfinite!r}"
         )
     if not grads:
         return 0.0

@@ -166,11 +166,15 @@ def calculate_fan_in_and_fan_out(array: np.ndarray | Parameter) -> tuple[int, in
     >>> calculate_fan_in_and_fan_out(np.empty((10, 784)))
     (784, 10)
     """
-    data = _target(array, "calculate_fan_in_and_fan_out")
+    where = "calculate_fan_in_and_fan_out"
+    return _fans(_target(array, where), where)
+
+
+def _fans(data: np.ndarray, where: str) -> tuple[int, int]:
     if data.ndim < 2:
         raise ValueError(
-            "calculate_fan_in_and_fan_out: expected a weight with at least 2 dimensions "
-            f"(out_features, in_features, ...), got shape {data.shape}"
+            f"{where}: expected a weight with at least 2 dimensions "
+            f"(out_features, in_features, ...), got shape {data.shape}; a bias has no fan"
         )
     receptive_field = math.prod(data.shape[2:])
     return data.shape[1] * receptive_field, data.shape[0] * receptive_field
@@ -179,7 +183,7 @@ def calculate_fan_in_and_fan_out(array: np.ndarray | Parameter) -> tuple[int, in
 def _fan(data: np.ndarray, mode: str, where: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{where}: expected mode 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = calculate_fan_in_and_fan_out(data)
+    fan_in, fan_out = _fans(data, where)
     return fan_in if mode == "fan_in" else fan_out
 
 
@@ -296,7 +300,7 @@ def xavier_uniform_(
     gain = check_number(gain, where, "gain", low=0.0)
     if data.size == 0:
         return array  # nothing to fill (and no fan to divide by)
-    fan_in, fan_out = calculate_fan_in_and_fan_out(data)
+    fan_in, fan_out = _fans(data, where)
     bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
     _fill_uniform(data, -bound, bound, rng, where)
     return array
@@ -329,7 +333,7 @@ def xavier_normal_(
     gain = check_number(gain, where, "gain", low=0.0)
     if data.size == 0:
         return array
-    fan_in, fan_out = calculate_fan_in_and_fan_out(data)
+    fan_in, fan_out = _fans(data, where)
     _fill_normal(data, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), rng, where)
     return array
 

@@ -65,9 +65,11 @@ class Adam(Optimizer):
 
     with :math:`\epsilon` *inside* the square root; PyTorch (and the Adam paper) divide
     by :math:`\sqrt{\hat v_t} + \epsilon`. With the suggested :math:`\epsilon = 10^{-8}`
-    the two differ only where :math:`\hat v_t` is below about :math:`10^{-8}`, i.e. for
-    gradients smaller than about :math:`10^{-4}`, where the notes' form takes steps up to
-    :math:`10^4` times smaller. :class:`NotesAdam` is the notes' form exactly.
+    the notes' step is smaller by a relative :math:`\approx \epsilon / (2 \hat v_t)`, which
+    matters only for gradients of about :math:`10^{-3}` or less; as
+    :math:`\hat v_t \to 0` its denominator tends to :math:`10^{-4}` instead of
+    :math:`10^{-8}`, so its steps are up to :math:`10^4` times smaller. With
+    :math:`\epsilon = 0` the two coincide. :class:`NotesAdam` is the notes' form exactly.
 
     Examples
     --------
@@ -150,7 +152,9 @@ class Adam(Optimizer):
 
         if group["amsgrad"]:
             # A group may switch amsgrad on after a step; track the maximum from then.
-            max_exp_avg_sq = state.setdefault("max_exp_avg_sq", np.zeros_like(param.data))
+            if "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = np.zeros_like(param.data)
+            max_exp_avg_sq = state["max_exp_avg_sq"]
             np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
             np.sqrt(max_exp_avg_sq, out=scratch)
         else:

@@ -128,7 +128,7 @@ class LRScheduler:
                 f"groups but the scheduler was made for {len(self.base_lrs)}"
             )
         self.last_epoch += 1
-        for group, lr in zip(groups, self.get_lr()):
+        for group, lr in zip(groups, self.get_lr(), strict=True):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in groups]
 
@@ -226,7 +226,8 @@ class LambdaLR(LRScheduler):
     def get_lr(self) -> list[float]:
         """Return ``base_lr * lr_lambda(last_epoch)`` for each group."""
         return [
-            base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)
+            base_lr * fn(self.last_epoch)
+            for fn, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
         ]
 
     def state_dict(self) -> dict[str, Any]:
@@ -243,7 +244,7 @@ class LambdaLR(LRScheduler):
         state = dict(state_dict)
         saved_lambdas = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         super().load_state_dict(state)
-        for fn, saved in zip(self.lr_lambdas, saved_lambdas):
+        for fn, saved in zip(self.lr_lambdas, saved_lambdas, strict=True):
             if saved is not None:
                 vars(fn).update(copy.deepcopy(saved))
 
@@ -251,9 +252,9 @@ class LambdaLR(LRScheduler):
 class InverseTimeLR(LRScheduler):
     r"""The notes' decaying step size :math:`\eta(t) = \eta_0 / (1 + \text{decay}\cdot t)`.
 
-    The lecture notes' SGD (sections 7.6 and 7.7.1) uses a step size :math:`\eta(t)` that decreases
-    "at an appropriate rate" so that stochastic gradient descent converges; the classic
-    rate is :math:`1/t`, which satisfies :math:`\sum_t \eta(t) = \infty` and
+    The lecture notes' SGD (sections 7.6 and 7.7.1) uses a step size :math:`\eta(t)` that
+    decreases "at an appropriate rate" so that stochastic gradient descent converges; the
+    classic rate is :math:`1/t`, which satisfies :math:`\sum_t \eta(t) = \infty` and
     :math:`\sum_t \eta(t)^2 < \infty`. With ``decay=1`` this scheduler gives
     :math:`\eta_0, \eta_0/2, \eta_0/3, \dots` over epochs 0, 1, 2, ..., i.e.
     :math:`\eta_0 / t` counting epochs from :math:`t = 1`.
@@ -286,9 +287,7 @@ class InverseTimeLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, decay: float = 1.0, last_epoch: int = -1) -> None:
-        self.decay = check_number(
-            decay, type(self).__name__, "decay", low=0.0, low_inclusive=False
-        )
+        self.decay = check_number(decay, type(self).__name__, "decay", low=0.0, low_inclusive=False)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -442,7 +441,7 @@ class CosineAnnealingLR(LRScheduler):
             # At the top of the cosine the ratio below is 0/0; step up from the bottom.
             return [
                 group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
-                for base_lr, group in zip(self.base_lrs, groups)
+                for base_lr, group in zip(self.base_lrs, groups, strict=True)
             ]
         return [
             (1 + math.cos(math.pi * epoch / t_max))
@@ -591,8 +590,7 @@ class ReduceLROnPlateau(LRScheduler):
                 f"{name}: expected threshold_mode 'rel' or 'abs', got {threshold_mode!r}"
             )
         self.optimizer = optimizer
-        self.factor = check_number(factor, name, "factor", low=0.0, high=1.0,
-                                   high_inclusive=False)
+        self.factor = check_number(factor, name, "factor", low=0.0, high=1.0, high_inclusive=False)
         self.patience = _check_non_negative_int(patience, name, "patience")
         self.threshold = check_number(threshold, name, "threshold", low=0.0)
         self.threshold_mode = threshold_mode
@@ -603,8 +601,7 @@ class ReduceLROnPlateau(LRScheduler):
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n_groups:
                 raise ValueError(
-                    f"{name}: expected {n_groups} min_lr values (one per group), "
-                    f"got {len(min_lr)}"
+                    f"{name}: expected {n_groups} min_lr values (one per group), got {len(min_lr)}"
                 )
             self.default_min_lr: float | None = None
             self.min_lrs = [check_number(v, name, "min_lr", low=0.0) for v in min_lr]
@@ -671,7 +668,7 @@ class ReduceLROnPlateau(LRScheduler):
                     f"groups but min_lr has {len(self.min_lrs)} values; set min_lrs to match"
                 )
             self.min_lrs = [self.default_min_lr] * len(groups)
-        for group, min_lr in zip(groups, self.min_lrs):
+        for group, min_lr in zip(groups, self.min_lrs, strict=True):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:

@@ -322,14 +322,14 @@ class Optimizer:
             )
         params_by_index: dict[int, Parameter] = {}
         new_groups = []
-        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
             saved_indices = list(saved["params"])
             if len(saved_indices) != len(group["params"]):
                 raise ValueError(
                     f"{name}: saved group {number} has {len(saved_indices)} parameters, "
                     f"this optimiser's has {len(group['params'])}"
                 )
-            for index, param in zip(saved_indices, group["params"]):
+            for index, param in zip(saved_indices, group["params"], strict=True):
                 params_by_index[int(index)] = param
             restored = {}
             for key, value in saved.items():

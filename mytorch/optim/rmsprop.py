@@ -121,7 +121,9 @@ class RMSprop(Optimizer):
 
         if group["centered"]:
             # A group may switch to centered after a step; start its average then.
-            grad_avg = state.setdefault("grad_avg", np.zeros_like(param.data))
+            if "grad_avg" not in state:
+                state["grad_avg"] = np.zeros_like(param.data)
+            grad_avg = state["grad_avg"]
             # grad_avg += (1 - alpha) * (grad - grad_avg), PyTorch's lerp_
             np.subtract(grad, grad_avg, out=scratch)
             scratch *= 1 - alpha
@@ -135,7 +137,9 @@ class RMSprop(Optimizer):
 
         np.divide(grad, scratch, out=scratch)
         if group["momentum"] > 0:
-            buffer = state.setdefault("momentum_buffer", np.zeros_like(param.data))
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = np.zeros_like(param.data)
+            buffer = state["momentum_buffer"]
             buffer *= group["momentum"]
             buffer += scratch
             np.multiply(buffer, group["lr"], out=scratch)

@@ -54,8 +54,8 @@ class SGD(Optimizer):
     (without momentum, :math:`d_t = g_t`). Note that the buffer starts as the first
     gradient itself, with no dampening, exactly as in PyTorch.
 
-    **The lecture notes' weight decay** (section 7.8.1). The notes penalise :math:`\lambda \|W\|^2`, whose
-    gradient is :math:`2\lambda W`, so one step is
+    **The lecture notes' weight decay** (section 7.8.1). The notes penalise
+    :math:`\lambda \|W\|^2`, whose gradient is :math:`2\lambda W`, so one step is
     :math:`W_t = W_{t-1}(1 - 2\lambda\eta) - \eta \nabla_W \mathcal{L}`. That is this rule
     with ``weight_decay = 2 * lambda`` (PyTorch's coefficient multiplies :math:`W`, not
     :math:`\|W\|^2`). PyTorch, and this class, decay every parameter in the group, biases

@@ -1,0 +1,429 @@
+"""Tests for mytorch/optim/lr_scheduler.py: every scheduler against
+torch.optim.lr_scheduler over 25 epochs, resuming from a JSON round trip, and the checks
+on its arguments."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mytorch import nn, optim
+from mytorch.optim import lr_scheduler
+from mytorch.parameter import Parameter
+
+# See tests/test_optimizer.py: one torch thread keeps tiny backward passes fast.
+torch.set_num_threads(1)
+
+TOL = 1e-9
+EPOCHS = 25
+X = np.random.default_rng(11).normal(size=(40, 4))
+Y = np.random.default_rng(12).integers(0, 3, size=40)
+# A metric with plateaus, a slight improvement below the threshold and a rise, so that
+# ReduceLROnPlateau's patience, threshold and cooldown all come into play.
+METRICS = [
+    1.0,
+    0.9,
+    0.9,
+    0.9,
+    0.95,
+    0.8,
+    0.79995,
+    0.8,
+    0.8,
+    0.8,
+    0.7,
+    0.7,
+    0.71,
+    0.72,
+    0.6,
+    0.6,
+    0.6,
+    0.6,
+    0.6,
+    0.5,
+    0.5,
+    0.55,
+    0.5,
+    0.5,
+    0.5,
+]
+
+
+def json_npz_round_trip(state):
+    """Write ``state`` as JSON with its arrays in an npz and read it back."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def encode(obj):
+        if isinstance(obj, np.ndarray):
+            arrays[f"a{len(arrays)}"] = obj
+            return {"__array__": f"a{len(arrays) - 1}"}
+        if isinstance(obj, dict):
+            return {str(k): encode(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [encode(v) for v in obj]
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return obj
+        raise TypeError(f"not JSON/npz-safe: {type(obj).__name__}")
+
+    text = json.dumps(encode(state))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    buffer.seek(0)
+    with np.load(buffer) as npz:
+        loaded = {key: npz[key] for key in npz.files}
+
+    def decode(obj):
+        if isinstance(obj, dict):
+            if set(obj) == {"__array__"}:
+                return loaded[obj["__array__"]]
+            return {k: decode(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [decode(v) for v in obj]
+        return obj
+
+    return decode(json.loads(text))
+
+
+def make_models(seed=0):
+    model = nn.Sequential(nn.Linear(4, 5, rng=seed), nn.ReLU(), nn.Linear(5, 3, rng=seed + 1))
+    twin = torch.nn.Sequential(
+        torch.nn.Linear(4, 5, dtype=torch.float64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(5, 3, dtype=torch.float64),
+    )
+    twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
+    return model, twin
+
+
+def two_groups(params):
+    params = list(params)
+    return [{"params": params[:2], "lr": 0.2}, {"params": params[2:]}]
+
+
+def backward(model, epoch):
+    rows = slice((8 * epoch) % 40, (8 * epoch) % 40 + 8)
+    criterion = nn.CrossEntropyLoss()
+    model.zero_grad()
+    loss = criterion(model(X[rows]), Y[rows])
+    model.backward(criterion.backward())
+    return loss
+
+
+def torch_backward(twin, epoch):
+    rows = slice((8 * epoch) % 40, (8 * epoch) % 40 + 8)
+    twin.zero_grad()
+    loss = torch.nn.functional.cross_entropy(
+        twin(torch.from_numpy(X[rows])), torch.from_numpy(Y[rows])
+    )
+    loss.backward()
+
+
+def lambda_factor(epoch):
+    return 0.95**epoch
+
+
+def lambda_warmup(epoch):
+    return min(1.0, (epoch + 1) / 5)
+
+
+# name, ours factory, torch factory; every factory takes the optimiser
+CASES = [
+    (
+        "StepLR",
+        lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+        lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+    ),
+    (
+        "ExponentialLR",
+        lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
+        lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+    ),
+    (
+        "LambdaLR",
+        lambda o: lr_scheduler.LambdaLR(o, lambda_factor),
+        lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda_factor),
+    ),
+    (
+        "LambdaLR-per-group",
+        lambda o: lr_scheduler.LambdaLR(o, [lambda_factor, lambda_warmup]),
+        lambda o: torch.optim.lr_scheduler.LambdaLR(o, [lambda_factor, lambda_warmup]),
+    ),
+    (
+        "CosineAnnealingLR",
+        lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=1e-3),
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=1e-3),
+    ),
+    (
+        "CosineAnnealingLR-short",
+        lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=3),
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=3),
+    ),
+    (
+        "LinearLR-warmup",
+        lambda o: lr_scheduler.LinearLR(o, start_factor=0.2, total_iters=8),
+        lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.2, total_iters=8),
+    ),
+    (
+        "LinearLR-decay",
+        lambda o: lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=10),
+        lambda o: torch.optim.lr_scheduler.LinearLR(
+            o, start_factor=1.0, end_factor=0.1, total_iters=10
+        ),
+    ),
+    (
+        "InverseTimeLR",
+        lambda o: lr_scheduler.InverseTimeLR(o, decay=0.5),
+        lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda t: 1.0 / (1.0 + 0.5 * t)),
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda o: lr_scheduler.ReduceLROnPlateau(o, patience=1, factor=0.5),
+        lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, patience=1, factor=0.5),
+    ),
+    (
+        "ReduceLROnPlateau-cooldown",
+        lambda o: lr_scheduler.ReduceLROnPlateau(
+            o, patience=0, factor=0.5, cooldown=2, threshold=1e-3, min_lr=[0.02, 0.0]
+        ),
+        lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(
+            o, patience=0, factor=0.5, cooldown=2, threshold=1e-3, min_lr=[0.02, 0.0]
+        ),
+    ),
+    (
+        "ReduceLROnPlateau-max-abs",
+        lambda o: lr_scheduler.ReduceLROnPlateau(
+            o, mode="max", threshold_mode="abs", threshold=0.01, patience=2
+        ),
+        lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(
+            o, mode="max", threshold_mode="abs", threshold=0.01, patience=2
+        ),
+    ),
+]
+IDS = [case[0] for case in CASES]
+
+
+def scheduler_step(scheduler, epoch):
+    if "ReduceLROnPlateau" in type(scheduler).__name__:
+        metric = METRICS[epoch]
+        scheduler.step(-metric if scheduler.mode == "max" else metric)
+    else:
+        scheduler.step()
+
+
+@pytest.mark.parametrize(("name", "ours_factory", "torch_factory"), CASES, ids=IDS)
+def test_scheduler_matches_torch_for_25_epochs(close, name, ours_factory, torch_factory):
+    model, twin = make_models()
+    ours_opt = optim.SGD(two_groups(model.parameters()), lr=0.1, momentum=0.9)
+    torch_opt = torch.optim.SGD(two_groups(twin.parameters()), lr=0.1, momentum=0.9)
+    ours, theirs = ours_factory(ours_opt), torch_factory(torch_opt)
+    close(ours.get_last_lr(), theirs.get_last_lr(), "lr at construction")
+    for epoch in range(EPOCHS):
+        backward(model, epoch)
+        torch_backward(twin, epoch)
+        ours_opt.step()
+        torch_opt.step()
+        scheduler_step(ours, epoch)
+        scheduler_step(theirs, epoch)
+        assert ours.last_epoch == theirs.last_epoch
+        close(ours.get_last_lr(), theirs.get_last_lr(), f"{name} lr epoch {epoch}", tol=1e-12)
+        close(
+            [g["lr"] for g in ours_opt.param_groups],
+            [g["lr"] for g in torch_opt.param_groups],
+            f"group lr epoch {epoch}",
+            tol=1e-12,
+        )
+        for (key, p), tp in zip(model.named_parameters(), twin.parameters(), strict=True):
+            close(p.data, tp, f"{name} epoch {epoch} {key}", tol=TOL)
+    # the schedule did change the rate
+    assert len(set(ours.get_last_lr())) == 2
+    assert ours.get_last_lr() != [0.2, 0.1]
+
+
+@pytest.mark.parametrize(("name", "ours_factory", "torch_factory"), CASES, ids=IDS)
+def test_scheduler_and_optimizer_resumed_from_json_continue_identically(
+    name, ours_factory, torch_factory
+):
+    model, _ = make_models()
+    optimizer = optim.SGD(two_groups(model.parameters()), lr=0.1, momentum=0.9)
+    scheduler = ours_factory(optimizer)
+    for epoch in range(10):
+        backward(model, epoch)
+        optimizer.step()
+        scheduler_step(scheduler, epoch)
+    saved_opt = json_npz_round_trip(optimizer.state_dict())
+    saved_sched = json_npz_round_trip(scheduler.state_dict())
+
+    resumed_model, _ = make_models(seed=3)
+    resumed_model.load_state_dict({k: v.copy() for k, v in model.state_dict().items()})
+    resumed_opt = optim.SGD(two_groups(resumed_model.parameters()), lr=0.1, momentum=0.9)
+    # PyTorch's order: make the scheduler, then load both states.
+    resumed = ours_factory(resumed_opt)
+    resumed_opt.load_state_dict(saved_opt)
+    resumed.load_state_dict(saved_sched)
+    assert resumed.get_last_lr() == scheduler.get_last_lr()
+
+    for epoch in range(10, EPOCHS):
+        for m, o, s in ((model, optimizer, scheduler), (resumed_model, resumed_opt, resumed)):
+            backward(m, epoch)
+            o.step()
+            scheduler_step(s, epoch)
+        assert resumed.get_last_lr() == scheduler.get_last_lr()
+        for a, b in zip(model.parameters(), resumed_model.parameters(), strict=True):
+            np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_inverse_time_lr_is_the_notes_one_over_t_decay():
+    optimizer = optim.SGD([Parameter(np.zeros(1))], lr=0.6)
+    scheduler = lr_scheduler.InverseTimeLR(optimizer)
+    rates = []
+    for _ in range(6):
+        rates.append(scheduler.get_last_lr()[0])
+        scheduler.step()
+    # eta_0 / t for t = 1, 2, ...: sum diverges, sum of squares converges
+    np.testing.assert_allclose(rates, [0.6 / t for t in range(1, 7)], rtol=1e-15)
+
+
+def test_scheduler_sets_initial_lr_and_resuming_needs_it():
+    optimizer = optim.Adam([Parameter(np.zeros(2))], lr=0.01)
+    lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+    assert optimizer.param_groups[0]["initial_lr"] == 0.01
+    fresh = optim.Adam([Parameter(np.zeros(2))], lr=0.01)
+    with pytest.raises(ValueError, match="^StepLR: param_groups\\[0\\] has no 'initial_lr'"):
+        lr_scheduler.StepLR(fresh, step_size=2, last_epoch=4)
+
+
+def test_lambda_lr_state_dict_restores_callable_objects():
+    class Warmup:
+        def __init__(self):
+            self.length = 3
+
+        def __call__(self, epoch):
+            return min(1.0, (epoch + 1) / self.length)
+
+    optimizer = optim.SGD([Parameter(np.zeros(1))], lr=1.0)
+    scheduler = lr_scheduler.LambdaLR(optimizer, [Warmup()])
+    scheduler.lr_lambdas[0].length = 10
+    state = json_npz_round_trip(scheduler.state_dict())
+    assert state["lr_lambdas"] == [{"length": 10}]
+    other = lr_scheduler.LambdaLR(optim.SGD([Parameter(np.zeros(1))], lr=1.0), [Warmup()])
+    other.load_state_dict(state)
+    assert other.lr_lambdas[0].length == 10
+
+
+def test_reduce_lr_on_plateau_state_survives_json_with_infinite_best():
+    optimizer = optim.SGD([Parameter(np.zeros(1))], lr=1.0)
+    scheduler = lr_scheduler.ReduceLROnPlateau(optimizer)
+    state = json_npz_round_trip(scheduler.state_dict())
+    assert state["best"] == math.inf
+    scheduler.load_state_dict(state)
+    scheduler.step(np.float64(3.0))
+    assert scheduler.best == 3.0
+
+
+def test_load_state_dict_rejects_another_schedulers_state():
+    optimizer = optim.SGD([Parameter(np.zeros(1))], lr=1.0)
+    step = lr_scheduler.StepLR(optimizer, step_size=2)
+    cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=5)
+    with pytest.raises(ValueError, match="^StepLR.load_state_dict: unexpected keys"):
+        step.load_state_dict(cosine.state_dict())
+    with pytest.raises(TypeError, match="expected a dict"):
+        step.load_state_dict([1, 2])
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda o: lr_scheduler.StepLR(o, step_size=0), ValueError, "^StepLR: expected step_size"),
+        (lambda o: lr_scheduler.StepLR(o, step_size=1.5), TypeError, "^StepLR: expected step_s"),
+        (lambda o: lr_scheduler.StepLR(o, 2, gamma=-0.1), ValueError, "^StepLR: expected gamma"),
+        (
+            lambda o: lr_scheduler.ExponentialLR(o, gamma=float("nan")),
+            ValueError,
+            "^ExponentialLR: expected gamma to be finite",
+        ),
+        (
+            lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=0),
+            ValueError,
+            "^CosineAnnealingLR: expected T_max",
+        ),
+        (
+            lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=-1),
+            ValueError,
+            "^CosineAnnealingLR: expected eta_min",
+        ),
+        (
+            lambda o: lr_scheduler.LinearLR(o, start_factor=0.0),
+            ValueError,
+            "^LinearLR: expected start_factor",
+        ),
+        (
+            lambda o: lr_scheduler.LinearLR(o, end_factor=1.5),
+            ValueError,
+            "^LinearLR: expected end_factor",
+        ),
+        (
+            lambda o: lr_scheduler.LambdaLR(o, [lambda_factor] * 3),
+            ValueError,
+            "^LambdaLR: expected 1 lr_lambdas",
+        ),
+        (lambda o: lr_scheduler.LambdaLR(o, 0.5), TypeError, "^LambdaLR: expected lr_lambda"),
+        (
+            lambda o: lr_scheduler.InverseTimeLR(o, decay=0.0),
+            ValueError,
+            "^InverseTimeLR: expected decay",
+        ),
+        (
+            lambda o: lr_scheduler.ReduceLROnPlateau(o, mode="avg"),
+            ValueError,
+            "^ReduceLROnPlateau: expected mode",
+        ),
+        (
+            lambda o: lr_scheduler.ReduceLROnPlateau(o, factor=1.0),
+            ValueError,
+            "^ReduceLROnPlateau: expected factor",
+        ),
+        (
+            lambda o: lr_scheduler.ReduceLROnPlateau(o, patience=-1),
+            ValueError,
+            "^ReduceLROnPlateau: expected patience",
+        ),
+        (
+            lambda o: lr_scheduler.ReduceLROnPlateau(o, threshold_mode="pct"),
+            ValueError,
+            "^ReduceLROnPlateau: expected threshold_mode",
+        ),
+        (
+            lambda o: lr_scheduler.ReduceLROnPlateau(o, min_lr=[0.0, 0.0]),
+            ValueError,
+            "^ReduceLROnPlateau: expected 1 min_lr",
+        ),
+        (
+            lambda o: lr_scheduler.StepLR(o, 2, last_epoch=-2),
+            ValueError,
+            "^StepLR: expected last_epoch",
+        ),
+    ],
+)
+def test_bad_scheduler_arguments_raise_errors_naming_the_class(make, error, message):
+    optimizer = optim.SGD([Parameter(np.zeros(1))], lr=1.0)
+    with pytest.raises(error, match=message):
+        make(optimizer)
+
+
+def test_scheduler_needs_a_mytorch_optimizer():
+    torch_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(TypeError, match="^StepLR: expected a mytorch.optim Optimizer"):
+        lr_scheduler.StepLR(torch_opt, step_size=2)
+    with pytest.raises(TypeError, match="^ReduceLROnPlateau: expected a mytorch.optim"):
+        lr_scheduler.ReduceLROnPlateau(torch_opt)
+
+
+def test_reduce_lr_on_plateau_step_needs_a_number():
+    scheduler = lr_scheduler.ReduceLROnPlateau(optim.SGD([Parameter(np.zeros(1))]))
+    with pytest.raises(TypeError, match="^ReduceLROnPlateau.step: expected the metric"):
+        scheduler.step("low")
