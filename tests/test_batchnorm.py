@@ -67,7 +67,8 @@ def _step(bn, torch_bn, x, grad_output, close):
     out_t.backward(T(grad_output))
     close(bn(x), out_t, "output")
     gamma = bn.weight.data if bn.affine else None
-    scale = dx_term_scale(x, grad_output, gamma, bn.eps) if bn._used_batch_stats else None
+    batch_stats = bn.training or not bn.track_running_stats
+    scale = dx_term_scale(x, grad_output, gamma, bn.eps) if batch_stats else None
     close(bn.backward(grad_output), x_t.grad, "grad_input", scale=scale)
     if bn.affine:
         close(bn.weight.grad, torch_bn.weight.grad, "weight.grad")
@@ -101,8 +102,12 @@ def test_batchnorm_eval_uses_running_stats_like_torch(variant, batch, rng, close
     bn.eval()
     torch_bn.eval()
     if not bn.track_running_stats and batch == 1:
+        # Without running statistics eval normalises with the batch's: one sample is
+        # an error in both libraries.
         with pytest.raises(ValueError, match="BatchNorm1d: expected more than 1 sample"):
             bn(_batch(rng, 1))
+        with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+            torch_bn(T(_batch(rng, 1)))
         return
     _step(bn, torch_bn, _batch(rng, batch), rng.normal(size=(batch, F)), close)
     _compare_state(bn, torch_bn, close)
@@ -117,8 +122,9 @@ def test_batchnorm_eval_does_not_update_running_stats(rng):
         np.testing.assert_array_equal(value, before[key])
 
 
-@pytest.mark.parametrize("make", [lambda: nn.BatchNorm1d(F), lambda: BatchNorm(F)],
-                         ids=["BatchNorm1d", "BatchNorm"])
+@pytest.mark.parametrize(
+    "make", [lambda: nn.BatchNorm1d(F), lambda: BatchNorm(F)], ids=["BatchNorm1d", "BatchNorm"]
+)
 def test_batchnorm_training_with_batch_size_1_raises(make):
     bn = make()
     with pytest.raises(ValueError, match=r"BatchNorm(1d)?: expected more than 1 sample.*\(1, 5\)"):

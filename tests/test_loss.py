@@ -208,8 +208,8 @@ def test_loss_keeps_dtype_and_gradient_shape(name, reduction, batch, dtype, seed
             target /= target.sum(axis=1, keepdims=True)  # rows sum to 1 in float32 too
     loss = np.asarray(ours(output, target))
     assert loss.dtype == dtype
-    expected_shape = () if reduction != "none" else output.shape if name[:3] in ("MSE", "BCE") else (
-        batch,
+    expected_shape = (
+        () if reduction != "none" else output.shape if name[:3] in ("MSE", "BCE") else (batch,)
     )
     assert loss.shape == expected_shape
     grad = ours.backward()
