@@ -1,0 +1,210 @@
+"""Train the configurations of ``mytorch train --config FILE`` with PyTorch, for comparison.
+
+Reads the same TOML files (``examples/fashion_mnist.toml``,
+``examples/handout_mlp_fashion.toml``), loads the same data with the same
+train/validation split and scaling (MyTorch's own loader), builds the same network
+(Linear, BatchNorm1d, activation, Dropout; the same initialisation scheme), optimiser
+and per-epoch learning-rate schedule, trains in float32 for the same epochs, and prints
+the test accuracy and the wall time. Only the order of the mini-batches and the dropout
+masks come from PyTorch's generator instead of MyTorch's.
+
+Usage (from the repository root; needs ``pip install torch``)::
+
+    OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 python examples/torch_fashion_mnist.py \\
+        --data-dir /path/to/fashion-mnist examples/fashion_mnist.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from mytorch import cli
+
+TORCH_ACTIVATIONS = {
+    "sigmoid": torch.nn.Sigmoid,
+    "tanh": torch.nn.Tanh,
+    "relu": torch.nn.ReLU,
+    "leaky_relu": torch.nn.LeakyReLU,
+    "elu": torch.nn.ELU,
+    "gelu": torch.nn.GELU,
+    "softplus": torch.nn.Softplus,
+    "identity": torch.nn.Identity,
+}
+
+
+def build_model(config: cli.TrainConfig, n_features: int, n_classes: int) -> torch.nn.Sequential:
+    """The MLP of ``mytorch.cli.build_model`` in ``torch.nn``, with the same init scheme."""
+    sizes = [n_features, *config.hidden, n_classes]
+    layers: list[torch.nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        linear = torch.nn.Linear(n_in, n_out)
+        with torch.no_grad():
+            if config.init == "course":  # the handout's N(0, 1) weights, zero biases
+                linear.weight.normal_(0.0, 1.0)
+            elif config.init == "notes":
+                linear.weight.normal_(0.0, 1.0 / np.sqrt(n_in))
+            elif config.init == "xavier":
+                torch.nn.init.xavier_uniform_(linear.weight)
+            elif config.init == "kaiming":
+                relu_like = config.activation in ("relu", "leaky_relu", "elu", "gelu")
+                torch.nn.init.kaiming_uniform_(
+                    linear.weight, nonlinearity="relu" if relu_like else "linear"
+                )
+            if config.init != "default":
+                linear.bias.zero_()
+        layers.append(linear)
+        if i < len(config.hidden):
+            if config.batch_norm:
+                layers.append(torch.nn.BatchNorm1d(n_out))
+            layers.append(TORCH_ACTIVATIONS[config.activation]())
+            if config.dropout > 0:
+                layers.append(torch.nn.Dropout(config.dropout))
+    return torch.nn.Sequential(*layers)
+
+
+def build_optimizer(config: cli.TrainConfig, parameters) -> torch.optim.Optimizer:
+    """The optimiser of ``mytorch.cli.build_optimizer`` in ``torch.optim``."""
+    kind, lr, decay = config.optimizer, config.lr, config.weight_decay
+    if kind == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
+    if kind == "adam":
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=decay)
+    if kind == "adamw":
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=decay)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
+    if kind == "adagrad":
+        return torch.optim.Adagrad(parameters, lr=lr, weight_decay=decay)
+    return torch.optim.Adadelta(parameters, lr=lr, weight_decay=decay)
+
+
+def build_scheduler(config: cli.TrainConfig, optimizer: torch.optim.Optimizer):
+    """The schedule of ``mytorch.cli.build_scheduler`` (stepped once per epoch), or None."""
+    schedulers = torch.optim.lr_scheduler
+    kind = config.schedule
+    if kind == "none":
+        return None
+    if kind == "step":
+        return schedulers.StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1)
+    if kind == "exponential":
+        return schedulers.ExponentialLR(optimizer, gamma=0.95)
+    if kind == "cosine":
+        return schedulers.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    if kind == "plateau":
+        return schedulers.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+    if kind == "warmup":
+        return schedulers.LinearLR(optimizer, start_factor=0.1, total_iters=min(5, config.epochs))
+    return schedulers.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + epoch))
+
+
+def evaluate(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) in eval mode."""
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([model(X[i : i + 1000]) for i in range(0, len(X), 1000)])
+        loss = torch.nn.functional.cross_entropy(logits, y).item()
+        accuracy = (logits.argmax(dim=1) == y).double().mean().item()
+    return loss, accuracy
+
+
+def run(config: cli.TrainConfig) -> dict[str, float]:
+    """Train ``config`` with PyTorch; print every epoch; return test accuracy and times."""
+    unsupported = {"input_noise": 0.0, "max_grad_norm": None, "early_stopping": None}
+    for name, neutral in unsupported.items():
+        if getattr(config, name) != neutral:
+            raise ValueError(f"torch_fashion_mnist: {name} is not mirrored here")
+    config = replace(config, dtype="float32")
+    torch.manual_seed(config.seed)
+    data, (X_train, y_train), (X_val, y_val) = cli.load_data(config)
+    scaling = cli._scaling(config, X_train)
+    tensors = [
+        torch.from_numpy(np.ascontiguousarray(cli.apply_scaling(X, scaling)))
+        for X in (X_train, X_val, data.X_test)
+    ]
+    X_train_t, X_val_t, X_test_t = tensors
+    y_train_t, y_val_t, y_test_t = (torch.from_numpy(y) for y in (y_train, y_val, data.y_test))
+    model = build_model(config, X_train_t.shape[1], data.n_classes)
+    optimizer = build_optimizer(config, model.parameters())
+    scheduler = build_scheduler(config, optimizer)
+    criterion = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(config.seed)
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        epoch_started = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(X_train_t), generator=generator)
+        loss_total, correct = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            index = order[start : start + config.batch_size]
+            xb, yb = X_train_t[index], y_train_t[index]
+            optimizer.zero_grad()
+            output = model(xb)
+            loss = criterion(output, yb)
+            loss.backward()
+            optimizer.step()
+            loss_total += loss.item() * len(index)
+            correct += (output.argmax(dim=1) == yb).sum().item()
+        val_loss, val_accuracy = evaluate(model, X_val_t, y_val_t)
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(val_loss)
+        elif scheduler is not None:
+            scheduler.step()
+        n = len(order)
+        print(
+            f"epoch {epoch:3d}/{config.epochs}  train loss {loss_total / n:.4f} "
+            f"error {1 - correct / n:.2%}  |  val loss {val_loss:.4f} "
+            f"error {1 - val_accuracy:.2%}  ({time.perf_counter() - epoch_started:.1f}s)",
+            flush=True,
+        )
+    train_seconds = time.perf_counter() - started
+    test_loss, test_accuracy = evaluate(model, X_test_t, y_test_t)
+    return {"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds}
+
+
+def main() -> None:
+    """Train every config given on the command line; print accuracy and time of each."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "configs",
+        nargs="*",
+        metavar="FILE",
+        default=["examples/fashion_mnist.toml", "examples/handout_mlp_fashion.toml"],
+        help="TOML files of mytorch train (default: both examples)",
+    )
+    parser.add_argument("--data-dir", help="directory with the Fashion-MNIST IDX files")
+    parser.add_argument("--epochs", type=int, help="override the epochs of every config")
+    args = parser.parse_args()
+    threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
+    torch.set_num_threads(threads)
+    print(f"PyTorch {torch.__version__}, {threads} thread(s)")
+    results = []
+    for path in args.configs:
+        settings = cli._read_toml(path)
+        if args.data_dir:
+            settings["data_dir"] = args.data_dir
+        if args.epochs:
+            settings["epochs"] = args.epochs
+        config = cli.TrainConfig(**settings).validate()
+        print(f"\n== {path}: {cli._describe(config)}, {config.epochs} epochs")
+        result = run(config)
+        results.append((path, result))
+        print(
+            f"Test accuracy {result['test_accuracy']:.2%}, test loss "
+            f"{result['test_loss']:.4f}, training {result['train_seconds']:.1f}s"
+        )
+    print()
+    for path, result in results:
+        print(
+            f"{path}: PyTorch test accuracy {result['test_accuracy']:.2%} in "
+            f"{result['train_seconds']:.1f}s of training"
+        )
+
+
+if __name__ == "__main__":
+    main()
