@@ -26,7 +26,11 @@ from mytorch.batchnorm import BatchNorm  # noqa: E402
 from mytorch.linear import Linear  # noqa: E402
 from mytorch.loss import Criterion  # noqa: E402
 from mytorch.trainer import Trainer  # noqa: E402
-from mytorch.validation import check_number, check_positive_int  # noqa: E402
+from mytorch.validation import (  # noqa: E402
+    check_number,
+    check_positive_int,
+    check_sequence,
+)
 
 
 class MLP:
@@ -82,8 +86,10 @@ class MLP:
         self.train_mode = True
         self.input_size = check_positive_int(input_size, "MLP", "input_size")
         self.output_size = check_positive_int(output_size, "MLP", "output_size")
-        hiddens = [check_positive_int(h, "MLP", "each hidden size") for h in hiddens]
+        hiddens = [check_positive_int(h, "MLP", "each hidden size")
+                   for h in check_sequence(hiddens, "MLP", "hiddens")]
         self.nlayers = len(hiddens) + 1
+        activations = check_sequence(activations, "MLP", "activations")
         if len(activations) != self.nlayers:
             raise ValueError(
                 f"MLP: expected {self.nlayers} activations (one per layer for hiddens "
@@ -94,6 +100,10 @@ class MLP:
                 raise TypeError(f"MLP: expected Activation objects, got {activation!r}")
         if not isinstance(criterion, Criterion):
             raise TypeError(f"MLP: expected a Criterion, got {criterion!r}")
+        if isinstance(num_bn_layers, bool) or not isinstance(num_bn_layers, (int, np.integer)):
+            raise TypeError(
+                f"MLP: expected num_bn_layers to be a non-negative int, got {num_bn_layers!r}"
+            )
         self.num_bn_layers = int(num_bn_layers)
         if not 0 <= self.num_bn_layers <= len(hiddens):
             raise ValueError(

@@ -316,6 +316,12 @@ class Softplus(_InputActivation):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+def _check_dim(dim: int | None, where: str) -> int | None:
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
+        raise TypeError(f"{where}: expected dim to be an int or None, got {dim!r}")
+    return None if dim is None else int(dim)
+
+
 def _softmax_dim(ndim: int, dim: int | None, where: str) -> int:
     if dim is None:
         # PyTorch's implicit choice for dim=None (it warns; we document it instead).
@@ -352,7 +358,7 @@ class Softmax(Activation):
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = _check_dim(dim, type(self).__name__)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float_array(x, "Softmax", ndim=None, allow_empty=True)
@@ -391,7 +397,7 @@ class LogSoftmax(Activation):
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = _check_dim(dim, type(self).__name__)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float_array(x, "LogSoftmax", ndim=None, allow_empty=True)

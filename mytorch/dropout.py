@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mytorch.module import Module
-from mytorch.validation import check_float_array, check_number, require_forward
+from mytorch.validation import check_float_array, check_number, check_rng, require_forward
 
 __all__ = ["Dropout"]
 
@@ -37,7 +37,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         self.p = check_number(p, "Dropout", "p", low=0, high=1)
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.rng = check_rng(rng, "Dropout")
         self.mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -56,7 +56,14 @@ class Dropout(Module):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Return grad_output * mask (the same units are dropped and scaled)."""
-        require_forward(self.mask, "Dropout.backward")
+        where = "Dropout.backward"
+        require_forward(self.mask, where)
+        check_float_array(grad_output, where, ndim=None, allow_empty=True, name="grad_output")
+        if self.mask.ndim and grad_output.shape != self.mask.shape:
+            raise ValueError(
+                f"{where}: expected grad_output of shape {self.mask.shape} (the output's), "
+                f"got {grad_output.shape}"
+            )
         return grad_output * self.mask
 
     def extra_repr(self) -> str:

@@ -28,16 +28,19 @@ if not __package__:  # pragma: no cover - exercised by the course-autograder tes
 
 from mytorch.module import Module
 from mytorch.parameter import Parameter
-from mytorch.validation import check_dtype, check_float_array, check_positive_int, require_forward
+from mytorch.validation import (
+    check_dtype,
+    check_finite,
+    check_float_array,
+    check_positive_int,
+    check_rng,
+    require_forward,
+)
 
 __all__ = ["Linear"]
 
 WeightInit = Callable[[int, int], np.ndarray]
 BiasInit = Callable[[int], np.ndarray]
-
-
-def _as_rng(rng) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
 class Linear(Module):
@@ -122,7 +125,7 @@ class Linear(Module):
         bound = 1.0 / np.sqrt(in_feature)
         generator = None
         if weight_init_fn is None:
-            generator = _as_rng(rng)
+            generator = check_rng(rng, where)
             weight = generator.uniform(-bound, bound, (out_feature, in_feature))
         else:
             weight = self._init_array(weight_init_fn(in_feature, out_feature),
@@ -131,7 +134,7 @@ class Linear(Module):
         if not bias:
             self.bias = None
         elif bias_init_fn is None:
-            generator = generator or _as_rng(rng)
+            generator = generator or check_rng(rng, where)
             self.bias = Parameter(generator.uniform(-bound, bound, out_feature).astype(self.dtype))
         else:
             b = self._init_array(bias_init_fn(out_feature), (1, out_feature), "bias_init_fn")
@@ -142,11 +145,13 @@ class Linear(Module):
         self.x: np.ndarray | None = None
 
     def _init_array(self, value, shape: tuple[int, int], name: str) -> np.ndarray:
+        where = type(self).__name__
         value = np.asarray(value)
         if value.size != shape[0] * shape[1] or (value.ndim == 2 and value.shape != shape):
-            raise ValueError(
-                f"{type(self).__name__}: {name} returned shape {value.shape}, expected {shape}"
-            )
+            raise ValueError(f"{where}: {name} returned shape {value.shape}, expected {shape}")
+        if value.dtype.kind not in "fiu":
+            raise TypeError(f"{where}: {name} returned dtype {value.dtype}, expected numbers")
+        check_finite(value, where, name=name)
         return value.reshape(shape)
 
     # ------------------------------------------------------------------ forward/backward

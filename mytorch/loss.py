@@ -23,6 +23,7 @@ from mytorch.validation import (
     check_float_array,
     check_number,
     check_probabilities,
+    check_weights,
     require_forward,
 )
 
@@ -156,8 +157,10 @@ class BCEWithLogitsLoss(Criterion):
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
         super().__init__(reduction)
-        self.weight = weight
-        self.pos_weight = pos_weight
+        where = type(self).__name__
+        self.weight = None if weight is None else check_weights(weight, where)
+        self.pos_weight = None if pos_weight is None else check_weights(pos_weight, where,
+                                                                        "pos_weight")
 
     def forward(self, output: np.ndarray, target: np.ndarray):
         self._check_output(output, ndim=None)
@@ -228,7 +231,7 @@ class CrossEntropyLoss(Criterion):
 
     def __init__(self, weight=None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight = weight
+        self.weight = None if weight is None else check_weights(weight, type(self).__name__)
 
     def forward(self, output: np.ndarray, target: np.ndarray):
         name = type(self).__name__
@@ -307,7 +310,7 @@ class NLLLoss(Criterion):
 
     def __init__(self, weight=None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight = weight
+        self.weight = None if weight is None else check_weights(weight, type(self).__name__)
 
     def forward(self, output: np.ndarray, target: np.ndarray):
         self._check_output(output)
@@ -351,7 +354,7 @@ class MultiMarginLoss(Criterion):
             raise ValueError(f"MultiMarginLoss: expected p to be 1 or 2, got {p!r}")
         self.p = p
         self.margin = check_number(margin, "MultiMarginLoss", "margin")
-        self.weight = weight
+        self.weight = None if weight is None else check_weights(weight, type(self).__name__)
 
     def forward(self, output: np.ndarray, target: np.ndarray):
         self._check_output(output)

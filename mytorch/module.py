@@ -180,11 +180,18 @@ class Module:
 
         Raises
         ------
+        TypeError
+            If ``state_dict`` is not a dict (a mapping).
         KeyError
             If ``strict`` and keys are missing or unexpected.
         ValueError
             If a shape differs.
         """
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: expected a dict of arrays (as "
+                f"state_dict() returns), got {type(state_dict).__name__}"
+            )
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

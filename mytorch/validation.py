@@ -14,6 +14,11 @@ from typing import Any
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+    """An array holds NaN or inf (a ``ValueError``; the trainer turns it into a
+    ``TrainingDivergedError`` when it arises inside the network during training)."""
+
+
 def _describe(x: Any) -> str:
     if isinstance(x, np.ndarray):
         return f"array of shape {x.shape} and dtype {x.dtype}"
@@ -101,7 +106,7 @@ def check_float_array(
 
 
 def check_finite(x: np.ndarray, where: str, *, name: str = "input") -> None:
-    """Raise ``ValueError`` if ``x`` holds NaN or inf.
+    """Raise ``NonFiniteError`` (a ``ValueError``) if ``x`` holds NaN or inf.
 
     The sum is one cheap pass with no temporary array; only when it is not finite do
     we look element by element (a finite array whose sum overflows is accepted).
@@ -115,7 +120,7 @@ def check_finite(x: np.ndarray, where: str, *, name: str = "input") -> None:
         n_nan = int(np.isnan(x).sum())
         n_inf = int(bad.sum()) - n_nan
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
+        raise NonFiniteError(
             f"{where}: {name} contains {n_nan} NaN and {n_inf} inf values "
             f"(first at index {first}); check the data and the learning rate"
         )
@@ -243,3 +248,50 @@ def require_forward(value: Any, where: str) -> None:
     """Raise ``RuntimeError`` if ``backward`` is called before ``forward`` stored ``value``."""
     if value is None:
         raise RuntimeError(f"{where}: backward() called before forward(); run forward first")
+
+
+def check_rng(rng: Any, where: str) -> np.random.Generator:
+    """Return ``rng`` as a ``numpy.random.Generator``, or raise naming ``where``.
+
+    A Generator is used as is (and advanced by the caller); ``None``, a non-negative int
+    seed, a ``SeedSequence`` or a ``BitGenerator`` make a new one with
+    ``np.random.default_rng``.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    seedable = (int, np.integer, np.random.SeedSequence, np.random.BitGenerator)
+    if isinstance(rng, bool) or not (rng is None or isinstance(rng, seedable)):
+        raise TypeError(
+            f"{where}: expected rng to be a numpy.random.Generator, an int seed or None, "
+            f"got {rng!r}"
+        )
+    if isinstance(rng, (int, np.integer)) and rng < 0:
+        raise ValueError(f"{where}: expected rng to be a non-negative int seed, got {rng}")
+    return np.random.default_rng(rng)
+
+
+def check_sequence(value: Any, where: str, name: str) -> list:
+    """Return ``value`` as a list if it is a list, tuple, range or 1-D array, else raise."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if not isinstance(value, (list, tuple, range)):
+        raise TypeError(f"{where}: expected {name} to be a list, got {value!r}")
+    return list(value)
+
+
+def check_weights(weight: Any, where: str, name: str = "weight") -> np.ndarray:
+    """Return ``weight`` (array-like) as a float array if all its values are finite and >= 0.
+
+    For loss weights (per class, per element, ``pos_weight``): a negative or NaN weight
+    would silently turn the loss and its gradient into nonsense.
+    """
+    try:
+        array = np.asarray(weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: expected {name} to be an array of numbers, got {weight!r}") \
+            from None
+    if array.size and not (np.isfinite(array).all() and array.min() >= 0):
+        raise ValueError(
+            f"{where}: expected {name} to hold finite values >= 0, got {array.tolist()}"
+        )
+    return array

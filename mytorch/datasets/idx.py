@@ -127,7 +127,15 @@ def _parse(
                 f"uncompressed content is {digest.hexdigest()}, expected {sha256.lower()}; "
                 "the file is corrupt or a different version: delete it and get it again"
             )
-    array = np.frombuffer(payload, dtype=dtype).reshape(shape)
+    try:
+        array = np.frombuffer(payload, dtype=dtype).reshape(shape)
+    except ValueError as err:
+        # An empty axis makes the data 0 bytes whatever the other sizes claim; NumPy
+        # still refuses axes whose product overflows its index type.
+        raise ValueError(
+            f"read_idx: {path} has a corrupt header: shape {shape} cannot be held by a "
+            f"NumPy array ({err})"
+        ) from None
     # Multi-byte types arrive big-endian; hand out native byte order. uint8 needs no copy
     # (and the bytearray makes it writable).
     return array.astype(dtype.newbyteorder("="), copy=False)

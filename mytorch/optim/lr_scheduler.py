@@ -30,6 +30,8 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from mytorch.optim.optimizer import Optimizer
 from mytorch.validation import check_number, check_positive_int
 
@@ -128,7 +130,14 @@ class LRScheduler:
                 f"groups but the scheduler was made for {len(self.base_lrs)}"
             )
         self.last_epoch += 1
-        for group, lr in zip(groups, self.get_lr(), strict=True):
+        for index, (group, lr) in enumerate(zip(groups, self.get_lr(), strict=True)):
+            # A user's lr_lambda may return anything; never hand the optimiser NaN or < 0.
+            if not (isinstance(lr, (int, float, np.integer, np.floating))
+                    and math.isfinite(lr) and lr >= 0):
+                raise ValueError(
+                    f"{type(self).__name__}.step: the new learning rate of "
+                    f"param_groups[{index}] must be finite and >= 0, got {lr!r}"
+                )
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in groups]
 

@@ -71,6 +71,12 @@ class Optimizer:
                 f"(e.g. model.parameters()), got a single {type(params).__name__}; "
                 "wrap it in a list"
             )
+        if callable(getattr(params, "parameters", None)) or not isinstance(params, Iterable):
+            hint = "; pass model.parameters()" if hasattr(params, "parameters") else ""
+            raise TypeError(
+                f"{name}: expected params to be an iterable of Parameters or of dicts "
+                f"(e.g. model.parameters()), got {type(params).__name__}{hint}"
+            )
         if isinstance(params, (dict, set)):
             raise TypeError(
                 f"{name}: expected params to be an ordered iterable of Parameters or of "

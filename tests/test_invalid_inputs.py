@@ -1,0 +1,1896 @@
+"""Every public entry point rejects every kind of invalid input with a clear error.
+
+One table, ``CASES``, lists (entry point, class of bad input, call, expected exception,
+regex the message must match); ``CLI_CASES`` does the same for ``mytorch.cli.main``,
+which must return 2 and explain the problem on stderr. The messages must name the layer
+or function and say what was expected and what came (the regexes check both).
+``test_case_count`` prints how many cases run (and fails if the table shrinks below 150):
+650 at the time of writing, 604 library cases over 44 entry points and 46 command-line
+cases.
+
+Entry points: ``nn.Linear``, ``nn.BatchNorm1d``, the course ``Linear`` and ``BatchNorm``,
+``nn.Dropout``, ``nn.Sequential``, every activation, every loss, every optimiser, every
+scheduler, ``DataLoader``, ``train_val_split``, ``Trainer`` / ``Trainer.fit``,
+``hw1.MLP`` and the command line. Classes of bad input: wrong rank, wrong feature count,
+object / string / complex / integer / bool dtypes, float32 into a float64 layer,
+NaN and inf, labels that are not integers or out of range, one-hot rows that do not sum
+to 1, X and y of different lengths, empty data, batch sizes of 0 (or too large with
+``drop_last``), negative / NaN / infinite / mistyped hyper-parameters, backward before
+forward, and gradients of the wrong shape.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hw1 import hw1
+from mytorch import nn, optim
+from mytorch.activation import Identity, Sigmoid
+from mytorch.batchnorm import BatchNorm as CourseBatchNorm
+from mytorch.cli import main
+from mytorch.data import DataLoader, train_val_split
+from mytorch.linear import Linear as CourseLinear
+from mytorch.loss import SoftmaxCrossEntropy
+from mytorch.optim import lr_scheduler
+from mytorch.parameter import Parameter
+from mytorch.trainer import Trainer
+
+ROOT = Path(__file__).resolve().parent.parent
+NAN, INF = float("nan"), float("inf")
+
+
+@dataclass(frozen=True)
+class Case:
+    entry: str
+    bad: str
+    call: Callable[[], object]
+    error: type[Exception]
+    match: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.entry}|{self.bad}"
+
+
+CASES: list[Case] = []
+
+
+def case(
+    entry: str, bad: str, call: Callable[[], object], error: type[Exception], match: str
+) -> None:
+    CASES.append(Case(entry, bad, call, error, match))
+
+
+# ----------------------------------------------------------------------- bad arrays
+def good(n: int = 4, features: int = 3, dtype=np.float64) -> np.ndarray:
+    return np.linspace(-1.0, 1.0, n * features).reshape(n, features).astype(dtype)
+
+
+def with_value(value: float) -> np.ndarray:
+    x = good()
+    x[1, 2] = value
+    return x
+
+
+#: name -> (array, exception, message pattern after the layer's name), for a layer that
+#: takes (N, 3) float64 input.
+BAD_MATRICES: dict[str, tuple[object, type[Exception], str]] = {
+    "rank 1": (np.ones(3), ValueError, r"expected input to be 2-D, got a 1-D array"),
+    "rank 3": (np.ones((4, 3, 1)), ValueError, r"expected input to be 2-D, got a 3-D array"),
+    "rank 0": (np.array(1.0), ValueError, r"expected input to be 2-D, got a 0-D array"),
+    "feature count": (good(4, 5), ValueError, r"expected input with 3 features.*5 features"),
+    "object dtype": (
+        good().astype(object),
+        TypeError,
+        r"expected input of a floating dtype.*got dtype object",
+    ),
+    "string dtype": (
+        good().astype(str),
+        TypeError,
+        r"expected input of a floating dtype.*got dtype <U",
+    ),
+    "complex dtype": (
+        good().astype(complex),
+        TypeError,
+        r"expected input of a floating dtype.*complex128",
+    ),
+    "integer dtype": (
+        good().astype(np.int64),
+        TypeError,
+        r"expected input of a floating dtype.*got dtype int64",
+    ),
+    "bool dtype": (good() > 0, TypeError, r"expected input of a floating dtype.*got dtype bool"),
+    "float32 into float64": (
+        good(dtype=np.float32),
+        TypeError,
+        r"expected input of dtype float64.*got float32",
+    ),
+    "NaN": (with_value(NAN), ValueError, r"input contains 1 NaN and 0 inf"),
+    "inf": (with_value(-INF), ValueError, r"input contains 0 NaN and 1 inf"),
+    "empty batch": (np.ones((0, 3)), ValueError, r"expected a non-empty batch.*\(0, 3\)"),
+    "list": (good().tolist(), TypeError, r"expected input to be a numpy.ndarray, got list"),
+    "None": (None, TypeError, r"expected input to be a numpy.ndarray, got NoneType"),
+}
+
+#: The subset that applies to layers taking any shape (activations, dropout).
+ANY_SHAPE_BAD = (
+    "object dtype",
+    "string dtype",
+    "complex dtype",
+    "integer dtype",
+    "bool dtype",
+    "NaN",
+    "inf",
+    "list",
+)
+
+
+def course_linear() -> CourseLinear:
+    return CourseLinear(3, 2, lambda i, o: np.full((i, o), 0.1), lambda o: np.zeros((1, o)))
+
+
+MATRIX_LAYERS: dict[str, Callable[[], nn.Module]] = {
+    "nn.Linear": lambda: nn.Linear(3, 2, rng=0),
+    "course Linear": course_linear,
+    "nn.BatchNorm1d": lambda: nn.BatchNorm1d(3),
+    "course BatchNorm": lambda: CourseBatchNorm(3),
+    "nn.Sequential": lambda: nn.Sequential(
+        nn.Linear(3, 4, rng=0), nn.ReLU(), nn.Linear(4, 2, rng=1)
+    ),
+}
+LAYER_NAME = {
+    "nn.Linear": "Linear",
+    "course Linear": "Linear",
+    "nn.BatchNorm1d": "BatchNorm1d",
+    "course BatchNorm": "BatchNorm",
+    "nn.Sequential": "Linear",
+}
+
+for entry, make in MATRIX_LAYERS.items():
+    for bad, (x, error, pattern) in BAD_MATRICES.items():
+        case(
+            entry, bad, lambda make=make, x=x: make()(x), error, rf"^{LAYER_NAME[entry]}: {pattern}"
+        )
+    if entry != "nn.Sequential":
+        case(
+            entry,
+            "backward before forward",
+            lambda make=make: make().backward(np.ones((4, 2))),
+            RuntimeError,
+            r"\.backward: backward\(\) called before forward\(\)",
+        )
+
+        def wrong_delta(make=make, shape=(5, 2)):
+            layer = make()
+            layer.forward(good())
+            return layer.backward(np.ones(shape))
+
+        case(
+            entry,
+            "delta of the wrong shape",
+            wrong_delta,
+            ValueError,
+            rf"^{LAYER_NAME[entry]}\.backward: expected delta of shape \(4, \d\).*got \(5, 2\)",
+        )
+
+        def nan_delta(make=make):
+            layer = make()
+            out = layer.forward(good())
+            return layer.backward(np.full(out.shape, NAN))
+
+        case(
+            entry,
+            "NaN delta",
+            nan_delta,
+            ValueError,
+            rf"^{LAYER_NAME[entry]}\.backward: delta contains \d+ NaN",
+        )
+
+case(
+    "nn.BatchNorm1d",
+    "batch of 1 in training",
+    lambda: nn.BatchNorm1d(3)(good(1)),
+    ValueError,
+    r"^BatchNorm1d: expected more than 1 sample.*got input of shape \(1, 3\)",
+)
+case(
+    "nn.Sequential",
+    "backward before forward",
+    lambda: nn.Sequential(nn.Linear(3, 2, rng=0)).backward(np.ones((4, 2))),
+    RuntimeError,
+    r"^Linear\.backward: backward\(\) called before forward\(\)",
+)
+case(
+    "nn.Sequential",
+    "not a Module",
+    lambda: nn.Sequential(nn.Linear(3, 2), "relu"),
+    TypeError,
+    r"^Sequential: expected a Module, got str",
+)
+case(
+    "nn.Linear",
+    "load_state_dict of wrong shape",
+    lambda: nn.Linear(3, 2).load_state_dict({"weight": np.ones((3, 3)), "bias": np.ones(2)}),
+    ValueError,
+    r"^Linear\.load_state_dict: 'weight' has shape \(3, 3\), expected \(2, 3\)",
+)
+case(
+    "nn.Linear",
+    "load_state_dict not a dict",
+    lambda: nn.Linear(3, 2).load_state_dict(5),
+    TypeError,
+    r"^Linear\.load_state_dict: expected a dict.*got int",
+)
+
+# Constructor arguments of the layers.
+for value, error, pattern in [
+    (0, ValueError, "got 0"),
+    (-3, ValueError, "got -3"),
+    (2.5, TypeError, "got 2.5"),
+    ("3", TypeError, "got '3'"),
+    (True, TypeError, "got True"),
+]:
+    case(
+        "nn.Linear",
+        f"in_features={value!r}",
+        lambda v=value: nn.Linear(v, 2),
+        error,
+        rf"^Linear: expected in_features to be a positive int, {pattern}",
+    )
+    case(
+        "nn.BatchNorm1d",
+        f"num_features={value!r}",
+        lambda v=value: nn.BatchNorm1d(v),
+        error,
+        rf"^BatchNorm1d: expected num_features to be a positive int, {pattern}",
+    )
+case(
+    "nn.Linear",
+    "out_features=0",
+    lambda: nn.Linear(3, 0),
+    ValueError,
+    r"^Linear: expected out_features to be a positive int, got 0",
+)
+case(
+    "nn.Linear",
+    "dtype=int64",
+    lambda: nn.Linear(3, 2, dtype=np.int64),
+    TypeError,
+    r"^Linear: expected dtype float32 or float64, got",
+)
+case(
+    "nn.Linear",
+    "dtype=float16",
+    lambda: nn.Linear(3, 2, dtype=np.float16),
+    TypeError,
+    r"^Linear: expected dtype float32 or float64, got",
+)
+case(
+    "nn.Linear",
+    "bias not a bool",
+    lambda: nn.Linear(3, 2, bias=1),
+    TypeError,
+    r"^Linear: expected bias to be a bool, got 1",
+)
+case(
+    "nn.Linear",
+    "rng a string",
+    lambda: nn.Linear(3, 2, rng="seed"),
+    TypeError,
+    r"^Linear: expected rng to be a numpy.random.Generator, an int seed or None, got 'seed'",
+)
+case(
+    "nn.Linear",
+    "rng negative",
+    lambda: nn.Linear(3, 2, rng=-1),
+    ValueError,
+    r"^Linear: expected rng to be a non-negative int seed, got -1",
+)
+case(
+    "course Linear",
+    "weight_init_fn of wrong shape",
+    lambda: CourseLinear(3, 2, lambda i, o: np.ones((2, 2)), lambda o: np.zeros((1, o))),
+    ValueError,
+    r"^Linear: weight_init_fn returned shape \(2, 2\), expected \(3, 2\)",
+)
+case(
+    "course Linear",
+    "weight_init_fn gives NaN",
+    lambda: CourseLinear(3, 2, lambda i, o: np.full((i, o), NAN), lambda o: np.zeros((1, o))),
+    ValueError,
+    r"^Linear: weight_init_fn contains 6 NaN",
+)
+case(
+    "course Linear",
+    "weight_init_fn not callable",
+    lambda: CourseLinear(3, 2, 3, None),
+    TypeError,
+    r"^Linear: expected weight_init_fn to be a callable or None, got 3",
+)
+for name, make in [
+    ("nn.BatchNorm1d", lambda **kw: nn.BatchNorm1d(3, **kw)),
+    ("course BatchNorm", lambda **kw: CourseBatchNorm(3, **kw)),
+]:
+    layer = "BatchNorm1d" if name == "nn.BatchNorm1d" else "BatchNorm"
+    for eps, pattern in [
+        (0.0, r"expected eps in \(0, inf\], got 0.0"),
+        (-1e-5, r"expected eps in \(0, inf\], got -1e-05"),
+        (NAN, "expected eps to be finite, got nan"),
+        ("1e-5", "expected eps to be a number, got '1e-5'"),
+    ]:
+        case(
+            name,
+            f"eps={eps!r}",
+            lambda make=make, e=eps: make(eps=e),
+            TypeError if isinstance(eps, str) else ValueError,
+            rf"^{layer}: {pattern}",
+        )
+    for momentum, pattern in [
+        (-0.1, r"expected momentum in \[0, 1\], got -0.1"),
+        (1.5, r"expected momentum in \[0, 1\], got 1.5"),
+        (NAN, "expected momentum to be finite, got nan"),
+    ]:
+        case(
+            name,
+            f"momentum={momentum!r}",
+            lambda make=make, m=momentum: make(momentum=m),
+            ValueError,
+            rf"^{layer}: {pattern}",
+        )
+for alpha, pattern in [
+    (-1, r"expected alpha in \[0, 1\], got -1.0"),
+    (NAN, "expected alpha to be finite, got nan"),
+]:
+    case(
+        "course BatchNorm",
+        f"alpha={alpha!r}",
+        lambda a=alpha: CourseBatchNorm(3, alpha=a),
+        ValueError,
+        rf"^BatchNorm: {pattern}",
+    )
+
+# ----------------------------------------------------------------------- dropout
+for bad in ANY_SHAPE_BAD:
+    x, error, pattern = BAD_MATRICES[bad]
+    case("nn.Dropout", bad, lambda x=x: nn.Dropout(0.5, rng=0)(x), error, rf"^Dropout: {pattern}")
+for p, error, pattern in [
+    (-0.1, ValueError, r"expected p in \[0, 1\], got -0.1"),
+    (1.5, ValueError, r"expected p in \[0, 1\], got 1.5"),
+    (NAN, ValueError, "expected p to be finite, got nan"),
+    ("0.5", TypeError, "expected p to be a number, got '0.5'"),
+]:
+    case("nn.Dropout", f"p={p!r}", lambda p=p: nn.Dropout(p), error, rf"^Dropout: {pattern}")
+case(
+    "nn.Dropout",
+    "rng a string",
+    lambda: nn.Dropout(0.5, rng="x"),
+    TypeError,
+    r"^Dropout: expected rng to be a numpy.random.Generator.*got 'x'",
+)
+case(
+    "nn.Dropout",
+    "backward before forward",
+    lambda: nn.Dropout(0.5).backward(good()),
+    RuntimeError,
+    r"^Dropout\.backward: backward\(\) called before forward\(\)",
+)
+
+
+def dropout_backward(grad: np.ndarray) -> np.ndarray:
+    drop = nn.Dropout(0.5, rng=0)
+    drop(good())
+    return drop.backward(grad)
+
+
+case(
+    "nn.Dropout",
+    "grad_output of the wrong shape",
+    lambda: dropout_backward(np.ones((3, 3))),
+    ValueError,
+    r"^Dropout\.backward: expected grad_output of shape \(4, 3\).*got \(3, 3\)",
+)
+case(
+    "nn.Dropout",
+    "NaN grad_output",
+    lambda: dropout_backward(with_value(NAN)),
+    ValueError,
+    r"^Dropout\.backward: grad_output contains 1 NaN",
+)
+case(
+    "nn.Dropout",
+    "integer grad_output",
+    lambda: dropout_backward(np.ones((4, 3), dtype=np.int64)),
+    TypeError,
+    r"^Dropout\.backward: expected grad_output of a floating dtype.*int64",
+)
+
+# ----------------------------------------------------------------------- activations
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "Identity": nn.Identity,
+    "Step": nn.Step,
+    "Sigmoid": nn.Sigmoid,
+    "Tanh": nn.Tanh,
+    "ReLU": nn.ReLU,
+    "LeakyReLU": nn.LeakyReLU,
+    "ELU": nn.ELU,
+    "GELU": nn.GELU,
+    "Softplus": nn.Softplus,
+    "Softmax": lambda: nn.Softmax(dim=1),
+    "LogSoftmax": lambda: nn.LogSoftmax(dim=1),
+}
+for name, make in ACTIVATIONS.items():
+    for bad in ANY_SHAPE_BAD:
+        x, error, pattern = BAD_MATRICES[bad]
+        case(name, bad, lambda make=make, x=x: make()(x), error, rf"^{name}: {pattern}")
+    case(
+        name,
+        "backward before forward",
+        lambda make=make: make().backward(good()),
+        RuntimeError,
+        rf"^{name}\.backward: backward\(\) called before forward\(\)",
+    )
+
+    def wrong_grad(make=make):
+        act = make()
+        act(good())
+        return act.backward(np.ones((2, 3)))
+
+    case(
+        name,
+        "grad_output of the wrong shape",
+        wrong_grad,
+        ValueError,
+        rf"^{name}\.backward: expected grad_output of shape \(4, 3\).*got \(2, 3\)",
+    )
+for name in ("Sigmoid", "ReLU", "Tanh"):
+    case(
+        name,
+        "derivative before forward",
+        lambda name=name: ACTIVATIONS[name]().derivative(),
+        RuntimeError,
+        rf"^{name}\.derivative: backward\(\) called before forward\(\)",
+    )
+case(
+    "LeakyReLU",
+    "negative_slope=NaN",
+    lambda: nn.LeakyReLU(NAN),
+    ValueError,
+    r"^LeakyReLU: expected negative_slope to be finite, got nan",
+)
+case(
+    "LeakyReLU",
+    "negative_slope a string",
+    lambda: nn.LeakyReLU("0.1"),
+    TypeError,
+    r"^LeakyReLU: expected negative_slope to be a number, got '0.1'",
+)
+case(
+    "ELU",
+    "alpha=inf",
+    lambda: nn.ELU(INF),
+    ValueError,
+    r"^ELU: expected alpha to be finite, got inf",
+)
+case(
+    "GELU",
+    "unknown approximate",
+    lambda: nn.GELU("fast"),
+    ValueError,
+    r"^GELU: expected approximate 'none' or 'tanh', got 'fast'",
+)
+case(
+    "Softplus",
+    "beta=0",
+    lambda: nn.Softplus(beta=0),
+    ValueError,
+    r"^Softplus: expected beta in \(0, inf\], got 0.0",
+)
+case(
+    "Softplus",
+    "beta=-1",
+    lambda: nn.Softplus(beta=-1),
+    ValueError,
+    r"^Softplus: expected beta in \(0, inf\], got -1.0",
+)
+case(
+    "Softplus",
+    "threshold=NaN",
+    lambda: nn.Softplus(threshold=NAN),
+    ValueError,
+    r"^Softplus: expected threshold to be finite, got nan",
+)
+for name in ("Softmax", "LogSoftmax"):
+    cls = getattr(nn, name)
+    case(
+        name,
+        "dim out of range",
+        lambda cls=cls: cls(dim=2)(good()),
+        ValueError,
+        rf"^{name}: dim 2 is out of range for a 2-D input",
+    )
+    case(
+        name,
+        "dim a string",
+        lambda cls=cls: cls(dim="1"),
+        TypeError,
+        rf"^{name}: expected dim to be an int or None, got '1'",
+    )
+    case(
+        name,
+        "dim a float",
+        lambda cls=cls: cls(dim=1.0),
+        TypeError,
+        rf"^{name}: expected dim to be an int or None, got 1.0",
+    )
+
+# ----------------------------------------------------------------------- losses
+LOGITS = good(4, 3)
+LABELS = np.array([0, 2, 1, 2])
+ONE_HOT = np.eye(3)[LABELS]
+CLASS_LOSSES: dict[str, Callable[..., nn.Module]] = {
+    "CrossEntropyLoss": nn.CrossEntropyLoss,
+    "NLLLoss": nn.NLLLoss,
+    "MultiMarginLoss": nn.MultiMarginLoss,
+}
+for name, make in CLASS_LOSSES.items():
+    call = lambda make=make, out=LOGITS, y=LABELS: make()(out, y)  # noqa: E731
+    case(
+        name,
+        "labels out of range",
+        lambda make=make: make()(LOGITS, LABELS + 1),
+        ValueError,
+        rf"^{name}: target label 3 is out of range; expected class indices in \[0, 2\]",
+    )
+    case(
+        name,
+        "negative labels",
+        lambda make=make: make()(LOGITS, LABELS - 1),
+        ValueError,
+        rf"^{name}: target label -1 is out of range",
+    )
+    case(
+        name,
+        "string labels",
+        lambda make=make: make()(LOGITS, LABELS.astype(str)),
+        TypeError,
+        rf"^{name}: expected integer class indices as target, got dtype <U",
+    )
+    case(
+        name,
+        "bool labels",
+        lambda make=make: make()(LOGITS, LABELS > 0),
+        TypeError,
+        rf"^{name}: expected integer class indices as target, got dtype bool",
+    )
+    case(
+        name,
+        "labels a list",
+        lambda make=make: make()(LOGITS, LABELS.tolist()),
+        TypeError,
+        rf"^{name}: expected target to be a numpy.ndarray, got list",
+    )
+    case(
+        name,
+        "more labels than rows",
+        lambda make=make: make()(LOGITS, np.append(LABELS, 0)),
+        ValueError,
+        rf"^{name}: target has 5 labels but the input has 4 rows",
+    )
+    case(
+        name,
+        "output of rank 1",
+        lambda make=make: make()(LOGITS[0], LABELS[:1]),
+        ValueError,
+        rf"^{name}: expected output to be 2-D, got a 1-D array",
+    )
+    case(
+        name,
+        "NaN output",
+        lambda make=make: make()(with_value(NAN), LABELS),
+        ValueError,
+        rf"^{name}: output contains 1 NaN",
+    )
+    case(
+        name,
+        "integer output",
+        lambda make=make: make()(LOGITS.astype(np.int64), LABELS),
+        TypeError,
+        rf"^{name}: expected output of a floating dtype.*int64",
+    )
+    case(
+        name,
+        "empty batch",
+        lambda make=make: make()(np.ones((0, 3)), LABELS[:0]),
+        ValueError,
+        rf"^{name}: expected a non-empty batch, got output of shape \(0, 3\)",
+    )
+    case(
+        name,
+        "backward before forward",
+        lambda make=make: make().backward(),
+        RuntimeError,
+        rf"^{name}\.backward: backward\(\) called before forward\(\)",
+    )
+    case(
+        name,
+        "unknown reduction",
+        lambda make=make: make(reduction="avg"),
+        ValueError,
+        rf"^{name}: expected reduction in \('mean', 'sum', 'none'\), got 'avg'",
+    )
+    case(
+        name,
+        "negative class weight",
+        lambda make=make: make(weight=np.array([1.0, -1.0, 1.0]))(LOGITS, LABELS),
+        ValueError,
+        rf"^{name}: expected weight to hold finite values >= 0, got",
+    )
+    case(
+        name,
+        "NaN class weight",
+        lambda make=make: make(weight=np.array([1.0, NAN, 1.0]))(LOGITS, LABELS),
+        ValueError,
+        rf"^{name}: expected weight to hold finite values >= 0, got",
+    )
+    case(
+        name,
+        "class weight of the wrong shape",
+        lambda make=make: make(weight=np.ones(4))(LOGITS, LABELS),
+        ValueError,
+        rf"^{name}: expected weight of shape \(3,\), got \(4,\)",
+    )
+case(
+    "CrossEntropyLoss",
+    "float class labels",
+    lambda: nn.CrossEntropyLoss()(LOGITS, LABELS.astype(float)),
+    TypeError,
+    r"^CrossEntropyLoss: expected integer class indices of shape \(4,\) or probabilities.*"
+    r"got a 1-D float64 target",
+)
+case(
+    "CrossEntropyLoss",
+    "one-hot rows not summing to 1",
+    lambda: nn.CrossEntropyLoss()(LOGITS, ONE_HOT * 2),
+    ValueError,
+    r"^CrossEntropyLoss: expected each row of target to be a probability vector.*sums to 2",
+)
+case(
+    "CrossEntropyLoss",
+    "negative probabilities",
+    lambda: nn.CrossEntropyLoss()(LOGITS, ONE_HOT * 2 - 0.5 * (ONE_HOT > 0) - 0.5),
+    ValueError,
+    r"^CrossEntropyLoss: expected each row of target to be a probability vector",
+)
+case(
+    "CrossEntropyLoss",
+    "one-hot of the wrong width",
+    lambda: nn.CrossEntropyLoss()(LOGITS, np.eye(4)[LABELS]),
+    ValueError,
+    r"^CrossEntropyLoss: expected target of shape \(4, 3\), got \(4, 4\)",
+)
+case(
+    "CrossEntropyLoss",
+    "float32 one-hot for float64 output",
+    lambda: nn.CrossEntropyLoss()(LOGITS, ONE_HOT.astype(np.float32)),
+    TypeError,
+    r"^CrossEntropyLoss: expected target of dtype float64 like the input, got float32",
+)
+case(
+    "MultiMarginLoss",
+    "p=3",
+    lambda: nn.MultiMarginLoss(p=3),
+    ValueError,
+    r"^MultiMarginLoss: expected p to be 1 or 2, got 3",
+)
+case(
+    "MultiMarginLoss",
+    "margin=NaN",
+    lambda: nn.MultiMarginLoss(margin=NAN),
+    ValueError,
+    r"^MultiMarginLoss: expected margin to be finite, got nan",
+)
+case(
+    "SoftmaxCrossEntropy",
+    "one-hot rows not summing to 1",
+    lambda: SoftmaxCrossEntropy()(LOGITS, ONE_HOT * 0.5),
+    ValueError,
+    r"^SoftmaxCrossEntropy: expected each row of target to be a probability vector.*0.5",
+)
+case(
+    "SoftmaxCrossEntropy",
+    "labels of the wrong length",
+    lambda: SoftmaxCrossEntropy()(LOGITS, ONE_HOT[:3]),
+    ValueError,
+    r"^SoftmaxCrossEntropy: expected target of shape \(4, 3\), got \(3, 3\)",
+)
+case(
+    "SoftmaxCrossEntropy",
+    "derivative before forward",
+    lambda: SoftmaxCrossEntropy().derivative(),
+    RuntimeError,
+    r"^SoftmaxCrossEntropy\.backward: backward\(\) called before forward\(\)",
+)
+TARGET = np.full((4, 3), 0.5)
+for name, make in [("MSELoss", nn.MSELoss), ("BCEWithLogitsLoss", nn.BCEWithLogitsLoss)]:
+    case(
+        name,
+        "target of another shape",
+        lambda make=make: make()(LOGITS, np.ones((4, 2))),
+        ValueError,
+        rf"^{name}: expected target of shape \(4, 3\).*got \(4, 2\)",
+    )
+    case(
+        name,
+        "float32 target for float64 output",
+        lambda make=make: make()(LOGITS, TARGET.astype(np.float32)),
+        TypeError,
+        rf"^{name}: expected target of dtype float64.*got float32",
+    )
+    case(
+        name,
+        "NaN target",
+        lambda make=make: make()(LOGITS, with_value(NAN)),
+        ValueError,
+        rf"^{name}: target contains 1 NaN",
+    )
+    case(
+        name,
+        "integer target",
+        lambda make=make: make()(LOGITS, np.ones((4, 3), int)),
+        TypeError,
+        rf"^{name}: expected target of a floating dtype.*int64",
+    )
+    case(
+        name,
+        "inf output",
+        lambda make=make: make()(with_value(INF), TARGET),
+        ValueError,
+        rf"^{name}: output contains 0 NaN and 1 inf",
+    )
+    case(
+        name,
+        "empty batch",
+        lambda make=make: make()(np.ones((0, 3)), np.ones((0, 3))),
+        ValueError,
+        rf"^{name}: expected a non-empty batch",
+    )
+    case(
+        name,
+        "backward before forward",
+        lambda make=make: make().backward(),
+        RuntimeError,
+        rf"^{name}\.backward: backward\(\) called before forward\(\)",
+    )
+case(
+    "BCEWithLogitsLoss",
+    "target outside [0, 1]",
+    lambda: nn.BCEWithLogitsLoss()(LOGITS, np.full((4, 3), 2.0)),
+    ValueError,
+    r"^BCEWithLogitsLoss: expected target values in \[0, 1\], got values in \[2.0, 2.0\]",
+)
+case(
+    "BCEWithLogitsLoss",
+    "negative pos_weight",
+    lambda: nn.BCEWithLogitsLoss(pos_weight=np.array(-1.0)),
+    ValueError,
+    r"^BCEWithLogitsLoss: expected pos_weight to hold finite values >= 0, got",
+)
+case(
+    "BCEWithLogitsLoss",
+    "NaN weight",
+    lambda: nn.BCEWithLogitsLoss(weight=np.array([1.0, NAN, 1.0])),
+    ValueError,
+    r"^BCEWithLogitsLoss: expected weight to hold finite values >= 0, got",
+)
+
+
+# ----------------------------------------------------------------------- optimisers
+def params() -> list[Parameter]:
+    return list(nn.Linear(3, 2, rng=0).parameters())
+
+
+OPTIMIZERS: dict[str, Callable[..., optim.Optimizer]] = {
+    "SGD": optim.SGD,
+    "Adam": optim.Adam,
+    "AdamW": optim.AdamW,
+    "RMSprop": optim.RMSprop,
+    "Adagrad": optim.Adagrad,
+    "Adadelta": optim.Adadelta,
+    "NotesAdam": optim.NotesAdam,
+    "NotesAdadelta": optim.NotesAdadelta,
+}
+for name, cls in OPTIMIZERS.items():
+    for key, value, error, pattern in [
+        ("lr", -0.1, ValueError, r"expected lr in \[0.0, inf\], got -0.1"),
+        ("lr", NAN, ValueError, "expected lr to be finite, got nan"),
+        ("lr", INF, ValueError, "expected lr to be finite, got inf"),
+        ("lr", "0.1", TypeError, "expected lr to be a number, got '0.1'"),
+        ("lr", None, TypeError, "expected lr to be a number, got None"),
+        ("weight_decay", -1e-4, ValueError, r"expected weight_decay in \[0.0, inf\], got -0.0001"),
+        ("weight_decay", NAN, ValueError, "expected weight_decay to be finite, got nan"),
+    ]:
+        case(
+            name,
+            f"{key}={value!r}",
+            lambda cls=cls, k=key, v=value: cls(params(), **{k: v}),
+            error,
+            rf"^{name}: {pattern}",
+        )
+    if name != "SGD":
+        case(
+            name,
+            "eps=-1",
+            lambda cls=cls: cls(params(), eps=-1.0),
+            ValueError,
+            rf"^{name}: expected eps in \[0.0, inf\], got -1.0",
+        )
+    case(
+        name,
+        "empty parameter list",
+        lambda cls=cls: cls([], lr=0.1),
+        ValueError,
+        rf"^{name}: got an empty parameter list",
+    )
+    case(
+        name,
+        "empty generator",
+        lambda cls=cls: cls(iter(()), lr=0.1),
+        ValueError,
+        rf"^{name}: got an empty parameter list",
+    )
+    case(
+        name,
+        "arrays instead of Parameters",
+        lambda cls=cls: cls([np.ones(3)], lr=0.1),
+        TypeError,
+        rf"^{name}\.add_param_group: expected Parameters in 'params', got ndarray",
+    )
+    case(
+        name,
+        "a single Parameter",
+        lambda cls=cls: cls(params()[0], lr=0.1),
+        TypeError,
+        rf"^{name}: expected params to be an iterable of Parameters.*got a single Parameter",
+    )
+    case(
+        name,
+        "a model instead of its parameters",
+        lambda cls=cls: cls(nn.Linear(3, 2), lr=0.1),
+        TypeError,
+        rf"^{name}: expected params to be an iterable of Parameters.*got Linear; "
+        r"pass model\.parameters\(\)",
+    )
+    case(
+        name,
+        "None",
+        lambda cls=cls: cls(None, lr=0.1),
+        TypeError,
+        rf"^{name}: expected params to be an iterable of Parameters.*got NoneType",
+    )
+    case(
+        name,
+        "a set",
+        lambda cls=cls: cls(set(params()), lr=0.1),
+        TypeError,
+        rf"^{name}: expected params to be an ordered iterable.*got a set",
+    )
+
+
+def step_with_wrong_grad() -> None:
+    weight = Parameter(np.ones((2, 3)))
+    weight.grad = np.ones((3, 2))
+    optim.SGD([weight], lr=0.1).step()
+
+
+case(
+    "SGD",
+    "gradient of the wrong shape",
+    step_with_wrong_grad,
+    ValueError,
+    r"^SGD\.step: gradient of shape \(3, 2\) does not match its parameter of shape \(2, 3\)",
+)
+case(
+    "SGD",
+    "momentum=-0.9",
+    lambda: optim.SGD(params(), momentum=-0.9),
+    ValueError,
+    r"^SGD: expected momentum in \[0.0, inf\], got -0.9",
+)
+case(
+    "SGD",
+    "momentum=NaN",
+    lambda: optim.SGD(params(), momentum=NAN),
+    ValueError,
+    r"^SGD: expected momentum to be finite, got nan",
+)
+case(
+    "SGD",
+    "nesterov without momentum",
+    lambda: optim.SGD(params(), nesterov=True),
+    ValueError,
+    r"^SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum=0",
+)
+case(
+    "SGD",
+    "nesterov not a bool",
+    lambda: optim.SGD(params(), nesterov="yes"),
+    TypeError,
+    r"^SGD: expected nesterov to be True or False, got 'yes'",
+)
+for name in ("Adam", "AdamW", "NotesAdam"):
+    for betas, error, pattern in [
+        ((0.9, 1.0), ValueError, r"expected betas\[1\] in \[0.0, 1.0\), got 1.0"),
+        ((-0.1, 0.999), ValueError, r"expected betas\[0\] in \[0.0, 1.0\), got -0.1"),
+        ((NAN, 0.999), ValueError, r"expected betas\[0\] to be finite, got nan"),
+        (0.9, TypeError, r"expected betas to be a pair \(beta1, beta2\), got 0.9"),
+        ((0.9, 0.99, 0.999), ValueError, r"expected betas to be a pair"),
+    ]:
+        case(
+            name,
+            f"betas={betas!r}",
+            lambda n=name, b=betas: OPTIMIZERS[n](params(), betas=b),
+            error,
+            rf"^{name}: {pattern}",
+        )
+case(
+    "RMSprop",
+    "alpha=1.5",
+    lambda: optim.RMSprop(params(), alpha=1.5),
+    ValueError,
+    r"^RMSprop: expected alpha in \[0.0, 1.0\], got 1.5",
+)
+case(
+    "RMSprop",
+    "momentum=-1",
+    lambda: optim.RMSprop(params(), momentum=-1),
+    ValueError,
+    r"^RMSprop: expected momentum in \[0.0, inf\], got -1.0",
+)
+case(
+    "Adagrad",
+    "lr_decay=-1",
+    lambda: optim.Adagrad(params(), lr_decay=-1),
+    ValueError,
+    r"^Adagrad: expected lr_decay in \[0.0, inf\], got -1.0",
+)
+case(
+    "Adagrad",
+    "initial_accumulator_value=NaN",
+    lambda: optim.Adagrad(params(), initial_accumulator_value=NAN),
+    ValueError,
+    r"^Adagrad: expected initial_accumulator_value to be finite, got nan",
+)
+case(
+    "Adadelta",
+    "rho=1.5",
+    lambda: optim.Adadelta(params(), rho=1.5),
+    ValueError,
+    r"^Adadelta: expected rho in \[0.0, 1.0\], got 1.5",
+)
+case(
+    "NotesAdadelta",
+    "gamma=1",
+    lambda: optim.NotesAdadelta(params(), gamma=1.0),
+    ValueError,
+    r"^NotesAdadelta: expected gamma in \[0.0, 1.0\), got 1.0",
+)
+case(
+    "SGD",
+    "add_param_group with a bad lr",
+    lambda: optim.SGD(params(), lr=0.1).add_param_group({"params": params(), "lr": -1}),
+    ValueError,
+    r"^SGD\.add_param_group: expected lr in \[0.0, inf\], got -1.0",
+)
+
+
+# ----------------------------------------------------------------------- schedulers
+def sgd() -> optim.SGD:
+    return optim.SGD(params(), lr=0.1)
+
+
+S = lr_scheduler
+for name, make, error, pattern in [
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=0),
+        ValueError,
+        "expected step_size to be a positive int, got 0",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=1.5),
+        TypeError,
+        "expected step_size to be a positive int, got 1.5",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=2, gamma=-0.5),
+        ValueError,
+        r"expected gamma in \[0.0, inf\], got -0.5",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=2, gamma=NAN),
+        ValueError,
+        "expected gamma to be finite, got nan",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(params(), step_size=2),
+        TypeError,
+        "expected a mytorch.optim Optimizer, got list",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=2, last_epoch=-2),
+        ValueError,
+        "expected last_epoch to be an int >= -1, got -2",
+    ),
+    (
+        "ExponentialLR",
+        lambda: S.ExponentialLR(sgd(), gamma=NAN),
+        ValueError,
+        "expected gamma to be finite, got nan",
+    ),
+    (
+        "ExponentialLR",
+        lambda: S.ExponentialLR(sgd(), gamma=-1),
+        ValueError,
+        r"expected gamma in \[0.0, inf\], got -1.0",
+    ),
+    (
+        "CosineAnnealingLR",
+        lambda: S.CosineAnnealingLR(sgd(), T_max=0),
+        ValueError,
+        "expected T_max to be a positive int, got 0",
+    ),
+    (
+        "CosineAnnealingLR",
+        lambda: S.CosineAnnealingLR(sgd(), T_max=5, eta_min=-1e-3),
+        ValueError,
+        r"expected eta_min in \[0.0, inf\], got -0.001",
+    ),
+    (
+        "LinearLR",
+        lambda: S.LinearLR(sgd(), start_factor=0),
+        ValueError,
+        r"expected start_factor in \(0.0, 1.0\], got 0.0",
+    ),
+    (
+        "LinearLR",
+        lambda: S.LinearLR(sgd(), end_factor=1.5),
+        ValueError,
+        r"expected end_factor in \[0.0, 1.0\], got 1.5",
+    ),
+    (
+        "LinearLR",
+        lambda: S.LinearLR(sgd(), total_iters=0),
+        ValueError,
+        "expected total_iters to be a positive int, got 0",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), factor=1.0),
+        ValueError,
+        r"expected factor in \[0.0, 1.0\), got 1.0",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), factor=NAN),
+        ValueError,
+        "expected factor to be finite, got nan",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), mode="lowest"),
+        ValueError,
+        "expected mode 'min' or 'max', got 'lowest'",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), patience=-1),
+        ValueError,
+        "expected patience to be a non-negative int, got -1",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), min_lr=-1),
+        ValueError,
+        r"expected min_lr in \[0.0, inf\], got -1.0",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), min_lr=[0, 0]),
+        ValueError,
+        r"expected 1 min_lr values \(one per group\), got 2",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd()).step("low"),
+        TypeError,
+        "expected the metric as a number, got 'low'",
+    ),
+    (
+        "InverseTimeLR",
+        lambda: S.InverseTimeLR(sgd(), decay=0),
+        ValueError,
+        r"expected decay in \(0.0, inf\], got 0.0",
+    ),
+    (
+        "InverseTimeLR",
+        lambda: S.InverseTimeLR(sgd(), decay=NAN),
+        ValueError,
+        "expected decay to be finite, got nan",
+    ),
+    (
+        "LambdaLR",
+        lambda: S.LambdaLR(sgd(), 0.5),
+        TypeError,
+        "expected lr_lambda to be callable, got 0.5",
+    ),
+    (
+        "LambdaLR",
+        lambda: S.LambdaLR(sgd(), [lambda e: 1.0] * 2),
+        ValueError,
+        r"expected 1 lr_lambdas \(one per parameter group\), got 2",
+    ),
+    (
+        "LambdaLR",
+        lambda: S.LambdaLR(sgd(), lambda e: NAN),
+        ValueError,
+        r"the new learning rate of param_groups\[0\] must be finite and >= 0, got nan",
+    ),
+    (
+        "LambdaLR",
+        lambda: S.LambdaLR(sgd(), lambda e: -1.0),
+        ValueError,
+        r"the new learning rate of param_groups\[0\] must be finite and >= 0, got -0.1",
+    ),
+]:
+    case(name, pattern.replace("\\", ""), make, error, rf"^{name}(\.step)?: {pattern}")
+
+
+# ----------------------------------------------------------------------- data
+X10 = good(10, 3)
+Y10 = np.arange(10) % 2
+for value, error, pattern in [
+    (0, ValueError, "got 0"),
+    (-2, ValueError, "got -2"),
+    (2.0, TypeError, "got 2.0"),
+    (NAN, TypeError, "got nan"),
+    (True, TypeError, "got True"),
+    ("4", TypeError, "got '4'"),
+]:
+    case(
+        "DataLoader",
+        f"batch_size={value!r}",
+        lambda v=value: DataLoader(X10, Y10, batch_size=v),
+        error,
+        rf"^DataLoader: expected batch_size to be a positive int, {pattern}",
+    )
+for name, call, error, pattern in [
+    (
+        "X a list",
+        lambda: DataLoader(X10.tolist(), Y10),
+        TypeError,
+        "expected X to be a numpy.ndarray, got list",
+    ),
+    (
+        "y a list",
+        lambda: DataLoader(X10, Y10.tolist()),
+        TypeError,
+        "expected y to be a numpy.ndarray, got list",
+    ),
+    (
+        "X of rank 0",
+        lambda: DataLoader(np.array(1.0)),
+        ValueError,
+        r"expected X with a sample axis \(ndim >= 1\), got a 0-D array",
+    ),
+    (
+        "empty data",
+        lambda: DataLoader(X10[:0], Y10[:0]),
+        ValueError,
+        r"expected at least one sample, got X of shape \(0, 3\)",
+    ),
+    (
+        "empty y",
+        lambda: DataLoader(X10, Y10[:0]),
+        ValueError,
+        r"expected at least one sample, got y of shape \(0,\)",
+    ),
+    (
+        "X and y of different lengths",
+        lambda: DataLoader(X10, Y10[:7]),
+        ValueError,
+        "X and y must have the same number of samples, got X with 10.*y with 7",
+    ),
+    (
+        "batch_size > N with drop_last",
+        lambda: DataLoader(X10, Y10, 11, drop_last=True),
+        ValueError,
+        "batch_size=11 is larger than the 10 samples and drop_last=True",
+    ),
+    (
+        "shuffle not a bool",
+        lambda: DataLoader(X10, Y10, shuffle="yes"),
+        TypeError,
+        "expected shuffle to be True or False, got 'yes'",
+    ),
+    (
+        "drop_last not a bool",
+        lambda: DataLoader(X10, Y10, drop_last=1),
+        TypeError,
+        "expected drop_last to be True or False, got 1",
+    ),
+    (
+        "rng a string",
+        lambda: DataLoader(X10, Y10, rng="seed"),
+        TypeError,
+        "expected rng to be a numpy.random.Generator, an int seed or None.*got str",
+    ),
+]:
+    case("DataLoader", name, call, error, rf"^DataLoader: {pattern}")
+for name, call, error, pattern in [
+    (
+        "val_fraction=0",
+        lambda: train_val_split(X10, Y10, 0.0),
+        ValueError,
+        r"expected val_fraction in \(0.0, 1.0\), got 0.0",
+    ),
+    (
+        "val_fraction=1",
+        lambda: train_val_split(X10, Y10, 1.0),
+        ValueError,
+        r"expected val_fraction in \(0.0, 1.0\), got 1.0",
+    ),
+    (
+        "val_fraction=-0.1",
+        lambda: train_val_split(X10, Y10, -0.1),
+        ValueError,
+        r"expected val_fraction in \(0.0, 1.0\), got -0.1",
+    ),
+    (
+        "val_fraction=NaN",
+        lambda: train_val_split(X10, Y10, NAN),
+        ValueError,
+        "expected val_fraction to be finite, got nan",
+    ),
+    (
+        "val_fraction a string",
+        lambda: train_val_split(X10, Y10, "0.2"),
+        TypeError,
+        "expected val_fraction to be a number, got '0.2'",
+    ),
+    (
+        "y None",
+        lambda: train_val_split(X10, None),
+        TypeError,
+        "expected y to be a numpy.ndarray of targets, got None",
+    ),
+    (
+        "X and y of different lengths",
+        lambda: train_val_split(X10, Y10[:3]),
+        ValueError,
+        "X and y must have the same number of samples, got X with 10.*y with 3",
+    ),
+    (
+        "empty data",
+        lambda: train_val_split(X10[:0], Y10[:0]),
+        ValueError,
+        r"expected at least one sample, got X of shape \(0, 3\)",
+    ),
+    (
+        "too few samples",
+        lambda: train_val_split(X10[:1], Y10[:1], 0.5),
+        ValueError,
+        "val_fraction=0.5 of 1 samples leaves no sample for training",
+    ),
+    (
+        "stratify with float labels",
+        lambda: train_val_split(X10, Y10.astype(float), stratify=True),
+        TypeError,
+        "stratify=True needs y to be 1-D integer class labels, got array of shape",
+    ),
+    (
+        "stratify not a bool",
+        lambda: train_val_split(X10, Y10, stratify="yes"),
+        TypeError,
+        "expected stratify to be True or False, got 'yes'",
+    ),
+]:
+    case("train_val_split", name, call, error, rf"^train_val_split: {pattern}")
+
+
+# ----------------------------------------------------------------------- Trainer
+def trainer(**options) -> Trainer:
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.ReLU(), nn.Linear(4, 2, rng=1))
+    return Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), **options)
+
+
+def fit(X=X10, y=Y10, **kwargs):
+    kwargs.setdefault("epochs", 1)
+    return trainer(rng=0).fit(X, y, **kwargs)
+
+
+def rows10(x: np.ndarray) -> np.ndarray:
+    """The bad matrix ``x`` stretched to the 10 samples of ``Y10``."""
+    return np.resize(x, (10, *x.shape[1:]))
+
+
+for bad in (
+    "rank 1",
+    "rank 3",
+    "feature count",
+    "object dtype",
+    "string dtype",
+    "complex dtype",
+    "integer dtype",
+    "bool dtype",
+    "float32 into float64",
+):
+    x, error, pattern = BAD_MATRICES[bad]
+    X_bad = rows10(x)
+    case("Trainer.fit", f"X: {bad}", lambda X_bad=X_bad: fit(X_bad), error, rf"^Linear: {pattern}")
+X_NAN, X_INF = X10.copy(), X10.copy()
+X_NAN[3, 1], X_INF[7, 0] = NAN, INF
+case(
+    "Trainer.fit",
+    "X: NaN",
+    lambda: fit(X_NAN),
+    ValueError,
+    r"^Linear: input contains 1 NaN and 0 inf",
+)
+case(
+    "Trainer.fit",
+    "X: inf",
+    lambda: fit(X_INF),
+    ValueError,
+    r"^Linear: input contains 0 NaN and 1 inf",
+)
+for name, call, error, pattern in [
+    (
+        "X a list",
+        lambda: fit(X10.tolist()),
+        TypeError,
+        "^DataLoader: expected X to be a numpy.ndarray, got list",
+    ),
+    (
+        "empty data",
+        lambda: fit(X10[:0], Y10[:0]),
+        ValueError,
+        r"^DataLoader: expected at least one sample, got X of shape \(0, 3\)",
+    ),
+    (
+        "X and y of different lengths",
+        lambda: fit(X10, Y10[:4]),
+        ValueError,
+        "^DataLoader: X and y must have the same number of samples",
+    ),
+    (
+        "float labels",
+        lambda: fit(y=Y10.astype(float)),
+        TypeError,
+        r"^CrossEntropyLoss: expected integer class indices of shape \(\d+,\)",
+    ),
+    (
+        "labels out of range",
+        lambda: fit(y=Y10 + 5),
+        ValueError,
+        r"^CrossEntropyLoss: target label \d is out of range; expected class indices in \[0, 1\]",
+    ),
+    (
+        "negative labels",
+        lambda: fit(y=Y10 - 1),
+        ValueError,
+        "^CrossEntropyLoss: target label -1 is out of range",
+    ),
+    (
+        "string labels",
+        lambda: fit(y=Y10.astype(str)),
+        TypeError,
+        "^CrossEntropyLoss: expected integer class indices as target, got dtype <U",
+    ),
+    (
+        "one-hot rows not summing to 1",
+        lambda: fit(y=np.ones((10, 2))),
+        ValueError,
+        "^CrossEntropyLoss: expected each row of target to be a probability vector",
+    ),
+    (
+        "2-D integer labels",
+        lambda: fit(y=np.ones((10, 2), dtype=int)),
+        ValueError,
+        r"^CrossEntropyLoss: expected target of shape \(\d+,\), got \(\d+, 2\)",
+    ),
+    (
+        "epochs=0",
+        lambda: fit(epochs=0),
+        ValueError,
+        "^Trainer.fit: expected epochs to be a positive int, got 0",
+    ),
+    (
+        "epochs=-1",
+        lambda: fit(epochs=-1),
+        ValueError,
+        "^Trainer.fit: expected epochs to be a positive int, got -1",
+    ),
+    (
+        "epochs=NaN",
+        lambda: fit(epochs=NAN),
+        TypeError,
+        "^Trainer.fit: expected epochs to be a positive int, got nan",
+    ),
+    (
+        "epochs=2.5",
+        lambda: fit(epochs=2.5),
+        TypeError,
+        "^Trainer.fit: expected epochs to be a positive int, got 2.5",
+    ),
+    (
+        "batch_size=0",
+        lambda: fit(batch_size=0),
+        ValueError,
+        "^DataLoader: expected batch_size to be a positive int, got 0",
+    ),
+    (
+        "batch_size=-4",
+        lambda: fit(batch_size=-4),
+        ValueError,
+        "^DataLoader: expected batch_size to be a positive int, got -4",
+    ),
+    (
+        "val_data not a pair",
+        lambda: fit(val_data=X10),
+        TypeError,
+        r"^Trainer.fit: expected val_data to be a pair \(X_val, y_val\), got array",
+    ),
+    (
+        "val_data of different lengths",
+        lambda: fit(val_data=(X10, Y10[:3])),
+        ValueError,
+        "^DataLoader: X and y must have the same number of samples",
+    ),
+    (
+        "val labels out of range",
+        lambda: fit(val_data=(X10, Y10 + 2)),
+        ValueError,
+        "^CrossEntropyLoss: target label 3 is out of range",
+    ),
+    (
+        "no optimizer",
+        lambda: Trainer(nn.Linear(3, 2), nn.CrossEntropyLoss()).fit(X10, Y10, epochs=1),
+        TypeError,
+        r"^Trainer: no optimizer was given; pass one, e.g. optim.SGD\(model.parameters\(\)",
+    ),
+]:
+    case("Trainer.fit", name, call, error, pattern)
+for name, call, error, pattern in [
+    (
+        "input_noise=-1",
+        lambda: trainer(input_noise=-1),
+        ValueError,
+        r"expected input_noise in \[0, inf\], got -1.0",
+    ),
+    (
+        "input_noise=NaN",
+        lambda: trainer(input_noise=NAN),
+        ValueError,
+        "expected input_noise to be finite, got nan",
+    ),
+    (
+        "max_grad_norm=0",
+        lambda: trainer(max_grad_norm=0),
+        ValueError,
+        r"expected max_grad_norm in \(0, inf\], got 0.0",
+    ),
+    (
+        "max_grad_norm=-1",
+        lambda: trainer(max_grad_norm=-1),
+        ValueError,
+        r"expected max_grad_norm in \(0, inf\], got -1.0",
+    ),
+    (
+        "max_grad_norm=NaN",
+        lambda: trainer(max_grad_norm=NAN),
+        ValueError,
+        "expected max_grad_norm to be finite, got nan",
+    ),
+    (
+        "rng a string",
+        lambda: trainer(rng="seed"),
+        TypeError,
+        "expected rng to be a numpy.random.Generator, an int seed or None, got 'seed'",
+    ),
+    (
+        "criterion a string",
+        lambda: Trainer(nn.Linear(3, 2), "cross-entropy"),
+        TypeError,
+        "expected criterion to be a loss such as nn.CrossEntropyLoss.*got 'cross-entropy'",
+    ),
+    (
+        "optimizer not an optimizer",
+        lambda: Trainer(nn.Linear(3, 2), nn.CrossEntropyLoss(), "sgd"),
+        TypeError,
+        r"expected optimizer to have step\(\) and zero_grad\(\).*got 'sgd'",
+    ),
+    (
+        "model not callable",
+        lambda: Trainer("mlp", nn.CrossEntropyLoss(), sgd()),
+        TypeError,
+        r"expected model to be a Module.*got 'mlp'",
+    ),
+]:
+    case("Trainer", name, call, error, rf"^Trainer: {pattern}")
+case(
+    "Trainer.evaluate",
+    "batch_size=0",
+    lambda: trainer().evaluate(X10, Y10, batch_size=0),
+    ValueError,
+    "^DataLoader: expected batch_size to be a positive int, got 0",
+)
+
+
+# ----------------------------------------------------------------------- hw1.MLP
+def mlp(hiddens=(4,), activations=None, criterion=None, lr=0.1, **kwargs) -> hw1.MLP:
+    if activations is None:
+        activations = [Sigmoid() for _ in hiddens] + [Identity()]
+    return hw1.MLP(
+        3,
+        2,
+        list(hiddens) if isinstance(hiddens, tuple) else hiddens,
+        activations,
+        lambda i, o: np.full((i, o), 0.1),
+        lambda o: np.zeros((1, o)),
+        SoftmaxCrossEntropy() if criterion is None else criterion,
+        lr,
+        **kwargs,
+    )
+
+
+def mlp_sizes(input_size, output_size):
+    return lambda: hw1.MLP(
+        input_size,
+        output_size,
+        [4],
+        [Sigmoid(), Identity()],
+        None,
+        None,
+        SoftmaxCrossEntropy(),
+        0.1,
+    )
+
+
+for name, call, error, pattern in [
+    (
+        "input_size=0",
+        mlp_sizes(0, 2),
+        ValueError,
+        "expected input_size to be a positive int, got 0",
+    ),
+    (
+        "input_size=2.5",
+        mlp_sizes(2.5, 2),
+        TypeError,
+        "expected input_size to be a positive int, got 2.5",
+    ),
+    (
+        "output_size=-1",
+        mlp_sizes(3, -1),
+        ValueError,
+        "expected output_size to be a positive int, got -1",
+    ),
+    (
+        "hidden size 0",
+        lambda: mlp(hiddens=(0,)),
+        ValueError,
+        "expected each hidden size to be a positive int, got 0",
+    ),
+    (
+        "hiddens an int",
+        lambda: mlp(hiddens=4, activations=[Sigmoid(), Identity()]),
+        TypeError,
+        "expected hiddens to be a list, got 4",
+    ),
+    (
+        "hiddens None",
+        lambda: mlp(hiddens=None, activations=[Identity()]),
+        TypeError,
+        "expected hiddens to be a list, got None",
+    ),
+    (
+        "activations None",
+        lambda: mlp(activations=None or Identity()),
+        TypeError,
+        "expected activations to be a list, got Identity",
+    ),
+    (
+        "too few activations",
+        lambda: mlp(activations=[Identity()]),
+        ValueError,
+        r"expected 2 activations \(one per layer for hiddens \[4\]\), got 1",
+    ),
+    (
+        "activation a string",
+        lambda: mlp(activations=["sigmoid", Identity()]),
+        TypeError,
+        "expected Activation objects, got 'sigmoid'",
+    ),
+    (
+        "criterion a string",
+        lambda: mlp(criterion="ce"),
+        TypeError,
+        "expected a Criterion, got 'ce'",
+    ),
+    ("lr=-0.1", lambda: mlp(lr=-0.1), ValueError, r"expected lr in \[0, inf\], got -0.1"),
+    ("lr=NaN", lambda: mlp(lr=NAN), ValueError, "expected lr to be finite, got nan"),
+    (
+        "momentum=-0.5",
+        lambda: mlp(momentum=-0.5),
+        ValueError,
+        r"expected momentum in \[0, 1\], got -0.5",
+    ),
+    (
+        "momentum=NaN",
+        lambda: mlp(momentum=NAN),
+        ValueError,
+        "expected momentum to be finite, got nan",
+    ),
+    (
+        "num_bn_layers=2",
+        lambda: mlp(num_bn_layers=2),
+        ValueError,
+        r"expected num_bn_layers in \[0, 1\] \(one per hidden layer at most\), got 2",
+    ),
+    (
+        "num_bn_layers=-1",
+        lambda: mlp(num_bn_layers=-1),
+        ValueError,
+        r"expected num_bn_layers in \[0, 1\].*got -1",
+    ),
+    (
+        "num_bn_layers=0.5",
+        lambda: mlp(num_bn_layers=0.5),
+        TypeError,
+        "expected num_bn_layers to be a non-negative int, got 0.5",
+    ),
+    (
+        "num_bn_layers a string",
+        lambda: mlp(num_bn_layers="1"),
+        TypeError,
+        "expected num_bn_layers to be a non-negative int, got '1'",
+    ),
+    (
+        "backward before forward",
+        lambda: mlp().backward(ONE_HOT[:, :2]),
+        RuntimeError,
+        r"backward\(\) called before forward\(\)",
+    ),
+]:
+    case("hw1.MLP", name, call, error, rf"^MLP(\.backward)?: {pattern}")
+case(
+    "hw1.MLP",
+    "input of the wrong feature count",
+    lambda: mlp().forward(good(4, 5)),
+    ValueError,
+    r"^Linear: expected input with 3 features.*5 features",
+)
+case(
+    "hw1.MLP",
+    "integer input",
+    lambda: mlp().forward(good().astype(int)),
+    TypeError,
+    r"^Linear: expected input of a floating dtype.*int64",
+)
+
+
+def mlp_backward(labels: np.ndarray) -> None:
+    net = mlp()
+    net.forward(good())
+    net.backward(labels)
+
+
+case(
+    "hw1.MLP",
+    "labels not one-hot",
+    lambda: mlp_backward(np.ones((4, 2))),
+    ValueError,
+    r"^SoftmaxCrossEntropy: expected each row of target to be a probability vector",
+)
+case(
+    "hw1.MLP",
+    "labels of the wrong length",
+    lambda: mlp_backward(np.eye(2)[[0, 1, 0]]),
+    ValueError,
+    r"^SoftmaxCrossEntropy: expected target of shape \(4, 2\), got \(3, 2\)",
+)
+
+
+# ----------------------------------------------------------------------- the table runs
+@pytest.mark.parametrize("item", CASES, ids=[c.id for c in CASES])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    with pytest.raises(item.error) as info:
+        item.call()
+    message = str(info.value)
+    assert re.search(item.match, message), f"message {message!r} does not match {item.match!r}"
+
+
+# ----------------------------------------------------------------------- the command line
+CLI_CASES: list[tuple[str, list[str], str]] = [
+    ("lr=-1", ["--lr", "-1"], r"--lr expected a positive number, got -1.0"),
+    ("lr=0", ["--lr", "0"], r"--lr expected a positive number, got 0.0"),
+    ("lr=NaN", ["--lr", "nan"], r"--lr expected a positive number, got nan"),
+    ("lr=inf", ["--lr", "inf"], r"--lr expected a positive number, got inf"),
+    ("lr not a number", ["--lr", "fast"], r"argument --lr: invalid float value: 'fast'"),
+    ("epochs=0", ["--epochs", "0"], r"--epochs expected a positive integer, got 0"),
+    ("epochs not an int", ["--epochs", "2.5"], r"argument --epochs: invalid int value"),
+    ("batch size 0", ["--batch-size", "0"], r"--batch-size expected a positive integer, got 0"),
+    ("batch size -3", ["--batch-size", "-3"], r"--batch-size expected a positive integer"),
+    ("dropout=1.5", ["--dropout", "1.5"], r"--dropout expected a probability in \[0, 1\)"),
+    ("dropout=NaN", ["--dropout", "nan"], r"--dropout expected a probability in \[0, 1\)"),
+    ("momentum=-1", ["--momentum", "-1"], r"--momentum expected a non-negative number"),
+    ("momentum=NaN", ["--momentum", "nan"], r"--momentum expected a non-negative number"),
+    ("weight decay -1", ["--weight-decay", "-1"], r"--weight-decay expected a non-negative"),
+    ("input noise -1", ["--input-noise", "-1"], r"--input-noise expected a non-negative"),
+    ("max grad norm -1", ["--max-grad-norm", "-1"], r"--max-grad-norm expected a positive"),
+    ("max grad norm NaN", ["--max-grad-norm", "nan"], r"--max-grad-norm expected a positive"),
+    ("max grad norm 0", ["--max-grad-norm", "0"], r"--max-grad-norm expected a positive"),
+    ("val fraction 0", ["--val-fraction", "0"], r"--val-fraction expected a fraction in \(0, 1\)"),
+    ("val fraction 1", ["--val-fraction", "1"], r"--val-fraction expected a fraction in \(0, 1\)"),
+    ("val fraction NaN", ["--val-fraction", "nan"], r"--val-fraction expected a fraction"),
+    ("hidden 0", ["--hidden", "0"], r"--hidden expected a list of positive integers, got \[0\]"),
+    ("hidden -5", ["--hidden", "16", "-5"], r"--hidden expected a list of positive integers"),
+    ("early stopping 0", ["--early-stopping", "0"], r"--early-stopping expected a positive"),
+    ("seed -1", ["--seed", "-1"], r"--seed expected a non-negative integer, got -1"),
+    ("unknown activation", ["--activation", "swish"], r"argument --activation: invalid choice"),
+    ("unknown optimizer", ["--optimizer", "lbfgs"], r"argument --optimizer: invalid choice"),
+    ("unknown data set", ["--dataset", "imagenet"], r"load_dataset: unknown data set 'imagenet'"),
+    ("missing CSV", ["--dataset", "/nonexistent/data.csv"], r"no such file: /nonexistent"),
+    (
+        "missing config",
+        ["--config", "/nonexistent/run.toml"],
+        r"--config: no such file: /nonexistent/run.toml",
+    ),
+]
+TOML_CASES: list[tuple[str, str, str]] = [
+    ("config lr -1", "lr = -1\n", r"--lr expected a positive number, got -1"),
+    ("config lr a string", "lr = 'fast'\n", r"--lr expected a positive number, got 'fast'"),
+    ("config unknown key", "speed = 1\n", r"unknown settings \['speed'\] in .*run.toml"),
+    ("config not TOML", "lr = = 1\n", r"mytorch train: .*run.toml is not valid TOML"),
+    ("config hidden an int", "hidden = 64\n", r"--hidden expected a list of positive integers"),
+    (
+        "config dropout a string",
+        "dropout = 'high'\n",
+        r"--dropout expected a probability in \[0, 1\), got 'high'",
+    ),
+    (
+        "config batch size a bool",
+        "batch_size = true\n",
+        r"--batch-size expected a positive integer, got True",
+    ),
+    ("config epochs a float", "epochs = 2.5\n", r"--epochs expected a positive integer, got 2.5"),
+    ("config momentum a list", "momentum = [0.9]\n", r"--momentum expected a non-negative number"),
+]
+
+
+def run_cli(argv: list[str]) -> int:
+    """``main(argv)``; argparse's own errors exit with status 2 instead of returning it."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+@pytest.mark.parametrize(
+    "argv_tail, pattern", [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES]
+)
+def test_cli_rejects_invalid_settings_with_status_2(argv_tail, pattern, tmp_path, capsys):
+    argv = ["train", "--epochs", "1", "--no-progress", "--out", str(tmp_path / "run")]
+    status = run_cli(argv + argv_tail)
+    captured = capsys.readouterr()
+    assert status == 2, captured.err
+    assert re.search(pattern, captured.err), captured.err
+    assert not (tmp_path / "run" / "model.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "text, pattern", [c[1:] for c in TOML_CASES], ids=[c[0] for c in TOML_CASES]
+)
+def test_cli_rejects_invalid_config_files_with_status_2(text, pattern, tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text(text)
+    status = run_cli(
+        ["train", "--config", str(config), "--no-progress", "--out", str(tmp_path / "run")]
+    )
+    captured = capsys.readouterr()
+    assert status == 2, captured.err
+    assert re.search(pattern, captured.err), captured.err
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    import mytorch
+
+    path = tmp_path_factory.mktemp("cli") / "model.npz"
+    mytorch.save(nn.Sequential(nn.Linear(4, 3, rng=0)), path, metadata={"classes": ["a", "b", "c"]})
+    return path
+
+
+PREDICT_INPUTS: list[tuple[str, str, str]] = [
+    ("wrong feature count", "1,2,3\n4,5,6\n", r"the model takes 4 features, .* has 3 columns"),
+    ("NaN features", "1,2,3,nan\n", r"mytorch predict: .*contains NaN or inf"),
+    ("text features", "1,2,3,4\n1,2,x,4\n", r"mytorch predict: .*in\.csv.*could not convert"),
+    ("empty input", "", r"mytorch predict: .*in\.csv holds no rows of features"),
+]
+
+
+@pytest.mark.filterwarnings("ignore:loadtxt. input contained no data:UserWarning")
+@pytest.mark.parametrize(
+    "text, pattern", [c[1:] for c in PREDICT_INPUTS], ids=[c[0] for c in PREDICT_INPUTS]
+)
+def test_cli_predict_rejects_bad_input_with_status_2(text, pattern, saved_model, tmp_path, capsys):
+    source = tmp_path / "in.csv"
+    source.write_text(text)
+    status = run_cli(
+        ["predict", str(saved_model), "--input", str(source), "--output", str(tmp_path / "out.csv")]
+    )
+    captured = capsys.readouterr()
+    assert status == 2, captured.err
+    assert re.search(pattern, captured.err), captured.err
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        (None, r"no such file"),
+        (b"not a zip file at all", r"truncated or corrupt: it is not an \.npz"),
+        (b"PK\x03\x04" + b"\x00" * 40, r"truncated or corrupt"),
+    ],
+    ids=["missing model", "garbage model", "truncated zip model"],
+)
+def test_cli_evaluate_rejects_bad_model_files_with_status_2(content, pattern, tmp_path, capsys):
+    path = tmp_path / "model.npz"
+    if content is not None:
+        path.write_bytes(content)
+    status = run_cli(["evaluate", str(path)])
+    captured = capsys.readouterr()
+    assert status == 2, captured.err
+    assert re.search(rf"mytorch evaluate: error: load\(.*model\.npz'\): .*{pattern}", captured.err)
+
+
+CLI_CASE_COUNT = len(CLI_CASES) + len(TOML_CASES) + len(PREDICT_INPUTS) + 3
+
+
+def test_case_count():
+    """The table covers 150+ invalid inputs (the number is printed with ``-s``)."""
+    total = len(CASES) + CLI_CASE_COUNT
+    entries = sorted({c.entry for c in CASES})
+    print(
+        f"\n{len(CASES)} library cases over {len(entries)} entry points "
+        f"+ {CLI_CASE_COUNT} command-line cases = {total} invalid-input cases"
+    )
+    assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
+    assert total >= 150
+
+
+# ----------------------------------------------------------------------- no assert for users
+def test_the_library_never_uses_assert():
+    """``assert`` vanishes under ``python -O``, so it must never guard a user's input."""
+    offenders = []
+    for folder in ("mytorch", "hw1"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            offenders += [
+                f"{path.relative_to(ROOT)}:{node.lineno}"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Assert)
+            ]
+    assert not offenders, f"assert statements in the library: {offenders}"
