@@ -66,6 +66,7 @@ class TrainConfig:
     input_noise: float = 0.0
     max_grad_norm: float | None = None
     early_stopping: int | None = None
+    diagnostics: bool = False
     seed: int = 0
     dtype: str = "float64"
     out: str = "runs/latest"
@@ -85,23 +86,37 @@ class TrainConfig:
             raise bad("init", f"one of {INITS}")
         if self.dtype not in ("float32", "float64"):
             raise bad("dtype", "float32 or float64")
-        if not all(isinstance(h, int) and h > 0 for h in self.hidden):
-            raise bad("hidden", "positive integers")
+        def integer(value: Any) -> bool:  # a TOML file may hold true/false or 2.5
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        def number(value: Any) -> bool:
+            return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and bool(np.isfinite(value)))
+
+        if not (isinstance(self.hidden, (list, tuple))
+                and all(integer(h) and h > 0 for h in self.hidden)):
+            raise bad("hidden", "a list of positive integers")
         for name in ("epochs", "batch_size"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+            if not integer(getattr(self, name)) or getattr(self, name) < 1:
                 raise bad(name, "a positive integer")
-        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and self.lr > 0):
+        if not (number(self.lr) and self.lr > 0):
             raise bad("lr", "a positive number")
-        if not 0 <= self.dropout < 1:
+        if not (number(self.dropout) and 0 <= self.dropout < 1):
             raise bad("dropout", "a probability in [0, 1)")
-        if not 0 < self.val_fraction < 1:
+        if not (number(self.val_fraction) and 0 < self.val_fraction < 1):
             raise bad("val_fraction", "a fraction in (0, 1)")
         for name in ("momentum", "weight_decay", "input_noise"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
+            if not (number(value) and value >= 0):
                 raise bad(name, "a non-negative number")
-        if self.early_stopping is not None and self.early_stopping < 1:
+        if self.max_grad_norm is not None and not (number(self.max_grad_norm)
+                                                   and self.max_grad_norm > 0):
+            raise bad("max_grad_norm", "a positive number")
+        if self.early_stopping is not None and not (integer(self.early_stopping)
+                                                    and self.early_stopping >= 1):
             raise bad("early_stopping", "a positive patience")
+        if not (integer(self.seed) and self.seed >= 0):
+            raise bad("seed", "a non-negative integer")
         return self
 
 
@@ -264,8 +279,9 @@ def _progress_bar(enabled: bool, epoch_of: Any):
 
 # ------------------------------------------------------------------ commands
 def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
-          stream: Any = sys.stdout) -> dict[str, Any]:
+          stream: Any = None) -> dict[str, Any]:
     """Run ``mytorch train``; return the report (also written to the run directory)."""
+    stream = sys.stdout if stream is None else stream  # looked up now: redirects work
     out = Path(config.out)
     checkpoint_path = out / "checkpoint.npz"
     state = None
@@ -274,8 +290,9 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
             raise FileNotFoundError(f"mytorch train --resume: no checkpoint at {checkpoint_path}")
         state = load_checkpoint(checkpoint_path)
         saved = TrainConfig(**state["config"])
-        # Everything but the length of the run and the output comes from the checkpoint.
-        saved.epochs, saved.out = config.epochs, config.out
+        # Everything but the length of the run and the output comes from the checkpoint;
+        # epochs=0 (no --epochs given) continues to the epochs the run was started with.
+        saved.epochs, saved.out = config.epochs or saved.epochs, config.out
         config = saved
     config.validate()
     data, (X_train, y_train), (X_val, y_val) = load_data(config)
@@ -286,6 +303,10 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
     optimizer = build_optimizer(config, list(model.parameters()))
     scheduler = build_scheduler(config, optimizer)
     callbacks: list[Callback] = [_EpochPrinter(config.epochs, stream)]
+    if config.diagnostics:
+        from mytorch.diagnostics import Diagnostics
+
+        callbacks.append(Diagnostics())
     if config.early_stopping:
         callbacks.append(EarlyStopping(patience=config.early_stopping))
     callbacks.append(_Checkpoint(checkpoint_path, config, scaling))
@@ -312,12 +333,15 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
     started = time.perf_counter()
     if remaining > 0:
         try:
-            trainer.fit(X_train, y_train, epochs=remaining, batch_size=config.batch_size,
-                        val_data=(X_val, y_val),
-                        progress=_progress_bar(progress, lambda: trainer.epoch))
+            # Overflow warnings are noise here: the trainer's guard stops with a clear message.
+            with np.errstate(over="ignore", invalid="ignore"):
+                trainer.fit(X_train, y_train, epochs=remaining, batch_size=config.batch_size,
+                            val_data=(X_val, y_val),
+                            progress=_progress_bar(progress, lambda: trainer.epoch))
         except TrainingDivergedError as error:
-            raise TrainingDivergedError(
-                f"{error}\nThe last good epoch is kept in {checkpoint_path}.") from None
+            kept = (f"\nThe last good epoch ({len(trainer.history)}) is kept in "
+                    f"{checkpoint_path}." if len(trainer.history) else "")
+            raise TrainingDivergedError(f"{error}{kept}") from None
     train_seconds = time.perf_counter() - started
     history = trainer.history.to_dict()
     model.eval()
@@ -331,10 +355,72 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
     _write_json(out / "report.json", report)
     pictures = _draw(out, history, report, list(data.classes), f"{data.name}: {_describe(config)}")
     _print_report(report, list(data.classes), stream)
+    if config.diagnostics:
+        pictures += _report_diagnostics(out, trainer.history.diagnostics, stream)
     files = ["model.npz", "config.json", "metrics.json", "metrics.csv", "report.json",
              "checkpoint.npz", *pictures]
     print(f"\nSaved to {out}/: {', '.join(files)}", file=stream)
     return report
+
+
+def _report_diagnostics(out: Path, records: list, stream: Any) -> list[str]:
+    """Print the diagnostics table and advice; save diagnostics.json and .png."""
+    from mytorch.diagnostics import format_table, plot_diagnostics, save_report
+
+    report = save_report(records, out / "diagnostics.json")
+    print(f"\n{format_table(records)}", file=stream)
+    for line in report["summary"]:
+        print(f"  - {line}", file=stream)
+    files = ["diagnostics.json"]
+    if records:
+        try:
+            plot_diagnostics(records, out / "diagnostics.png", title="Diagnostics per layer")
+            files.append("diagnostics.png")
+        except ImportError as error:
+            print(f"(no diagnostics picture: {error})", file=sys.stderr)
+    return files
+
+
+def toy(config: TrainConfig, *, frames: int = 10, n_samples: int = 400, noise: float = 0.1,
+        gif: bool = False, stream: Any = None) -> dict[str, Any]:
+    """Run ``mytorch toy``: train on a 2-D data set, saving the decision boundary as it moves.
+
+    Writes ``boundary_000.png``, ``boundary_001.png``, ... (epoch 0 to the last, evenly
+    spaced) and, with ``gif``, ``boundary.gif`` into ``config.out``; returns the
+    accuracies on the training points and on fresh points, and the files written.
+    """
+    from mytorch.datasets.toy import make_toy
+    from mytorch.viz import BoundaryFrames, accuracy, frame_epochs, save_gif
+
+    # Looked up now, not bound at import: a test or notebook may have replaced sys.stdout.
+    stream = sys.stdout if stream is None else stream
+    config.validate()
+    out = Path(config.out)
+    X, y = make_toy(config.dataset, n_samples, noise, rng=config.seed)
+    X_test, y_test = make_toy(config.dataset, n_samples, noise, rng=config.seed + 1)
+    model = build_model(config, 2, 2)
+    hidden = "-".join(str(h) for h in config.hidden) or "none"
+    drawer = BoundaryFrames(X, y, out, frame_epochs(config.epochs, frames),
+                            title=f"{config.dataset}, hidden {hidden}")
+    trainer = Trainer(model, nn.CrossEntropyLoss(),
+                      build_optimizer(config, list(model.parameters())),
+                      callbacks=[drawer], rng=config.seed)
+    print(f"MyTorch {mytorch.__version__}: {config.dataset} ({n_samples} points, noise "
+          f"{noise:g}), {_describe(config)}", file=stream)
+    trainer.fit(X.astype(config.dtype), y, epochs=config.epochs, batch_size=config.batch_size)
+    files = [path.name for path in drawer.paths]
+    if gif:
+        made = save_gif(drawer.paths, out / "boundary.gif")
+        if made is None:
+            print("(no GIF: Pillow is not installed)", file=sys.stderr)
+        else:
+            files.append(made.name)
+    result = {"dataset": config.dataset, "train_accuracy": accuracy(model, X, y),
+              "test_accuracy": accuracy(model, X_test, y_test), "files": files}
+    print(f"after {config.epochs} epochs: training accuracy {result['train_accuracy']:.1%}, "
+          f"accuracy on fresh points {result['test_accuracy']:.1%}", file=stream)
+    print(f"Saved to {out}/: {', '.join(files)}", file=stream)
+    return result
 
 
 def _describe(config: TrainConfig) -> str:
@@ -411,14 +497,16 @@ def _load_model(path: str):
 
 
 def evaluate(model_path: str, dataset: str | None, data_dir: str | None,
-             stream: Any = sys.stdout) -> dict:
+             stream: Any = None) -> dict:
     """Run ``mytorch evaluate``: accuracy, loss, per-class scores and confusion matrix."""
+    stream = sys.stdout if stream is None else stream
     from mytorch.datasets import load_dataset
 
     model, header = _load_model(model_path)
     meta = header["metadata"]
-    name = dataset or meta.get("dataset", "digits")
     config = meta.get("config", {})
+    # The config keeps the data set as given (a CSV's path); the metadata only its name.
+    name = dataset or config.get("dataset") or meta.get("dataset", "digits")
     data = load_dataset(name, root=data_dir or config.get("data_dir"), dtype=header["dtype"])
     X = apply_scaling(data.X_test, meta.get("scaling"))
     classes = list(meta.get("classes") or data.classes)
@@ -427,8 +515,9 @@ def evaluate(model_path: str, dataset: str | None, data_dir: str | None,
     return report
 
 
-def predict(model_path: str, input_path: str, output_path: str, stream: Any = sys.stdout) -> None:
+def predict(model_path: str, input_path: str, output_path: str, stream: Any = None) -> None:
     """Run ``mytorch predict``: labels and class probabilities for each row, as CSV."""
+    stream = sys.stdout if stream is None else stream
     from mytorch.activation import softmax
 
     model, header = _load_model(model_path)
@@ -461,7 +550,13 @@ def _read_features(path: str, dtype: np.dtype) -> np.ndarray:
         try:
             X = np.loadtxt(path, delimiter=",", ndmin=2)
         except ValueError:
-            X = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)
+            try:  # a header row
+                X = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)
+            except ValueError as error:
+                raise ValueError(f"mytorch predict: {path} is not a CSV of numbers: "
+                                 f"{error}") from None
+    if X.size == 0:
+        raise ValueError(f"mytorch predict: {path} holds no rows of features")
     X = X.reshape(len(X), -1).astype(dtype)
     if not np.isfinite(X).all():
         raise ValueError(f"mytorch predict: {path} contains NaN or inf")
@@ -474,8 +569,13 @@ def _read_toml(path: str) -> dict[str, Any]:
         import tomllib
     except ImportError:  # Python 3.10
         import tomli as tomllib
-    with open(path, "rb") as file:
-        data = tomllib.load(file)
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"mytorch train --config: no such file: {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"mytorch train: {path} is not valid TOML: {error}") from None
     section = data.get("train", data)
     known = {f.name for f in fields(TrainConfig)}
     unknown = set(section) - known
@@ -551,6 +651,12 @@ def _parser() -> argparse.ArgumentParser:
     output.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its checkpoint")
     output.add_argument("--no-progress", action="store_true", help="no progress bar")
+    output.add_argument("--diagnostics", action="store_true", default=None,
+                        help="record per-layer weight/gradient norms, update ratios, "
+                             "saturated and dead units; print advice, save "
+                             "diagnostics.json and diagnostics.png")
+
+    _add_toy_parser(commands)
 
     evaluate_parser = commands.add_parser(
         "evaluate", help="accuracy, loss, per-class scores and confusion matrix of a model",
@@ -568,7 +674,41 @@ def _parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("model", help="model.npz or a run directory")
     predict_parser.add_argument("--input", required=True, help="CSV or .npz of features")
     predict_parser.add_argument("--output", required=True, help="CSV to write")
+
+    from mytorch.sweep import add_arguments as add_sweep_arguments
+
+    add_sweep_arguments(commands.add_parser(
+        "sweep", help="run a grid or random search of train runs on Dask",
+        description="Run every run of a sweep file as a Dask task (needs dask[distributed])."))
     return parser
+
+
+def _add_toy_parser(commands: Any) -> None:
+    from mytorch.datasets.toy import TOY_DATASETS
+
+    toy_parser = commands.add_parser(
+        "toy", help="train on a 2-D toy data set and save its decision boundary over epochs",
+        description="Train an MLP on a 2-D data set (blobs, xor, moons, circles, spirals) "
+                    "and save pictures of its decision boundary from epoch 0 to the last: "
+                    "boundary_000.png, boundary_001.png, ... (and boundary.gif with --gif). "
+                    "--hidden with no sizes trains a network without a hidden layer.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = toy_parser.add_argument
+    add("--dataset", choices=TOY_DATASETS, default="xor", help="which 2-D problem")
+    add("--n-samples", type=int, default=400, help="number of points")
+    add("--noise", type=float, default=0.1, help="std of Gaussian noise on each coordinate")
+    add("--hidden", type=int, nargs="*", default=[8], metavar="UNITS", help="hidden layer sizes")
+    add("--activation", choices=sorted(ACTIVATIONS), default="tanh", help="hidden activation")
+    add("--init", choices=INITS, default="xavier", help="weight initialisation")
+    add("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimiser")
+    add("--lr", type=float, default=0.1, help="learning rate")
+    add("--momentum", type=float, default=0.9, help="SGD/RMSprop momentum")
+    add("--epochs", type=int, default=200, help="training epochs")
+    add("--batch-size", type=int, default=32, help="mini-batch size")
+    add("--frames", type=int, default=10, help="number of pictures, epoch 0 to the last")
+    add("--seed", type=int, default=0, help="seeds the data, weights and shuffling")
+    add("--out", default="runs/toy", help="directory for the pictures")
+    add("--gif", action="store_true", help="also join the frames into boundary.gif (Pillow)")
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
@@ -579,6 +719,10 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         value = getattr(args, item.name, None)
         if value is not None:
             settings[item.name] = value
+    if getattr(args, "resume", False) and "epochs" not in settings:
+        # Resuming without --epochs: train() continues to the checkpoint's planned epochs
+        # and validates the checkpoint's settings.
+        return TrainConfig(**{**settings, "epochs": 0})
     return TrainConfig(**settings).validate()
 
 
@@ -588,10 +732,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             train(_train_config(args), resume=args.resume, progress=not args.no_progress)
+        elif args.command == "toy":
+            toy(TrainConfig(dataset=args.dataset, hidden=args.hidden, activation=args.activation,
+                            init=args.init, optimizer=args.optimizer, lr=args.lr,
+                            momentum=args.momentum, epochs=args.epochs,
+                            batch_size=args.batch_size, seed=args.seed, out=args.out),
+                frames=args.frames, n_samples=args.n_samples, noise=args.noise, gif=args.gif)
         elif args.command == "evaluate":
             report = evaluate(args.model, args.dataset, args.data_dir)
             if args.json:
                 _write_json(Path(args.json), report)
+        elif args.command == "sweep":
+            from mytorch.sweep import run_from_args
+
+            return run_from_args(args)
         else:
             predict(args.model, args.input, args.output)
     except TrainingDivergedError as error:

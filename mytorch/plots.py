@@ -56,6 +56,7 @@ def plot_learning_curves(history: dict[str, Any], path: str | os.PathLike,
             name = "training" if split == "train" else "validation"
             axis.plot(epochs, values, style, markersize=3, label=name)
         axis.set_xlabel("Epoch")
+        axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # no "epoch 2.5"
         axis.set_ylabel(label)
         axis.grid(True, alpha=0.3)
         axis.legend()

@@ -15,7 +15,9 @@ One NumPy ``.npz`` archive (a zip of ``.npy`` files) holding
 settings, e.g. ``{"type": "Linear", "in_features": 784, "out_features": 128,
 "bias": true}``); only the classes listed in ``_BUILDERS`` can be named, so loading
 builds modules from a whitelist and never runs code from the file. ``checksum`` is
-the SHA-256 over every array's key, dtype, shape and bytes in key order.
+the SHA-256 over the rest of the header (as canonical JSON: sorted keys, no spaces)
+followed by every array's key, dtype, shape and bytes in key order, so a damaged
+array and a hand-edited architecture or metadata are both caught.
 
 Writes are atomic: the archive goes to a temporary file in the target directory,
 is flushed and fsync'ed, then renamed over the target (and the directory fsync'ed),
@@ -24,10 +26,12 @@ so a crash leaves either the old file or the new one, never a mix.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -97,8 +101,44 @@ def _build(spec: Any, dtype: np.dtype, where: str) -> Module:
         raise ModelFileError(f"{where}: unknown layer type {kind!r} in the architecture")
     try:
         return builder(settings, dtype, where)
+    except ModelFileError:  # from a nested entry, already explained
+        raise
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{where}: invalid settings for {kind}: {error}") from None
+
+
+#: Deepest nesting of Sequential containers a model file may declare.
+_MAX_NESTING = 32
+
+
+def _declared_size(spec: Any, where: str, depth: int = 0) -> int:
+    """How many numbers building ``spec`` allocates (0 for entries ``_build`` rejects).
+
+    Checked before ``_build`` so that a forged header (``in_features=10**9``) is refused
+    instead of allocating gigabytes, and so that nesting cannot exhaust the stack.
+    """
+    if depth > _MAX_NESTING:
+        raise ModelFileError(f"{where}: the architecture is nested more than "
+                             f"{_MAX_NESTING} levels deep")
+    if not isinstance(spec, dict):
+        return 0
+
+    def size(key: str) -> int:
+        value = spec.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+            else 0
+
+    kind = spec.get("type")
+    if kind == "Sequential" and isinstance(spec.get("modules"), list):
+        return sum(_declared_size(module, where, depth + 1) for module in spec["modules"])
+    if kind == "Linear":
+        bias = size("out_features") if spec.get("bias", True) is True else 0
+        return size("in_features") * size("out_features") + bias
+    if kind == "BatchNorm1d":
+        affine = 2 if spec.get("affine", True) else 0
+        tracked = 2 if spec.get("track_running_stats", True) else 0
+        return (affine + tracked) * size("num_features")
+    return 0
 
 
 def _build_sequential(settings: dict, dtype: np.dtype, where: str) -> Module:
@@ -124,8 +164,10 @@ _BUILDERS.update({name: _activation_builder(cls) for name, cls in _ACTIVATIONS.i
 
 
 # ---------------------------------------------------------------- checksums and atomic write
-def _checksum(arrays: dict[str, np.ndarray]) -> str:
+def _checksum(arrays: dict[str, np.ndarray], header: dict[str, Any]) -> str:
     digest = hashlib.sha256()
+    rest = {key: value for key, value in header.items() if key != "checksum"}
+    digest.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode())
     for key in sorted(arrays):
         array = np.asarray(arrays[key], order="C")
         digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
@@ -136,13 +178,19 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
     """Write a file atomically: ``write(fileobj)`` to a temp file, fsync, rename over ``path``.
 
-    A crash at any point leaves the previous ``path`` (if any) intact.
+    A crash at any point leaves the previous ``path`` (if any) intact. A writer killed
+    mid-write (``kill -9``, power loss) leaves its temporary file ``.<name>.*.tmp``
+    behind; the next successful write to the same ``path`` removes such leftovers once
+    they are older than ``STALE_TEMP_SECONDS`` (younger ones may belong to a writer that
+    is still running).
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp creates the file private (0600); give it the mode open() would give.
+        os.chmod(temp_name, 0o666 & ~_umask())
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
@@ -154,6 +202,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
         except FileNotFoundError:
             pass
         raise
+    _remove_stale_temps(directory, path.name)
     try:  # make the rename itself durable
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory fds
@@ -162,6 +211,27 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+#: A leftover temporary file older than this (seconds) is from a dead writer.
+STALE_TEMP_SECONDS = 3600.0
+
+
+def _remove_stale_temps(directory: Path, name: str) -> None:
+    """Delete ``.<name>.*.tmp`` files left by killed writers, if old enough."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for leftover in directory.glob(f".{glob.escape(name)}.*.tmp"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:  # gone already, or not ours to delete: leave it
+            pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read the umask is to set it
+    os.umask(mask)
+    return mask
 
 
 # ---------------------------------------------------------------- public API
@@ -201,13 +271,15 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
         "library_version": _library_version(),
         "dtype": dtypes.pop() if len(dtypes) == 1 else "float64",
         "architecture": architecture,
-        "checksum": _checksum(arrays),
         "metadata": metadata or {},
     }
     try:
-        meta_text = json.dumps(header, allow_nan=False)
+        # The checksum covers the header as load() will read it back (tuples as lists...).
+        header = json.loads(json.dumps(header, allow_nan=False))
     except (TypeError, ValueError) as error:
         raise TypeError(f"save: metadata must be JSON-serialisable: {error}") from None
+    header["checksum"] = _checksum(arrays, header)
+    meta_text = json.dumps(header)
     payload = dict(arrays)
     payload[_META_KEY] = np.array(meta_text)
     atomic_write(path, lambda file: np.savez(file, **payload))
@@ -244,12 +316,21 @@ def load(path: str | os.PathLike, *, return_metadata: bool = False):
             f"{where}: format version {version} is newer than this MyTorch "
             f"({_library_version()}) reads (up to {FORMAT_VERSION}); upgrade mytorch"
         )
-    if _checksum(arrays) != header.get("checksum"):
-        raise ModelFileError(f"{where}: checksum mismatch: the arrays were changed or damaged")
     dtype_name = header.get("dtype")
     if dtype_name not in ("float32", "float64"):
         raise ModelFileError(f"{where}: unsupported dtype {dtype_name!r}")
+    # Building allocates what the header declares: never more than the file holds.
+    declared = _declared_size(header.get("architecture"), where)
+    held = sum(array.size for array in arrays.values())
+    if declared > held:
+        raise ModelFileError(
+            f"{where}: the architecture declares {declared} parameters and buffers but the "
+            f"file holds only {held} numbers; the header was changed or damaged"
+        )
     model = _build(header.get("architecture"), np.dtype(dtype_name), where)
+    if _checksum(arrays, header) != header.get("checksum"):
+        raise ModelFileError(f"{where}: checksum mismatch: the arrays or the header were "
+                             "changed or damaged")
     expected = model.state_dict()
     if set(expected) != set(arrays):
         raise ModelFileError(
@@ -270,20 +351,27 @@ def load(path: str | os.PathLike, *, return_metadata: bool = False):
 
 def _read(path: str | os.PathLike, where: str) -> tuple[dict, dict[str, np.ndarray]]:
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            names = list(archive.files)
-            if _META_KEY not in names:
-                raise ModelFileError(f"{where}: not a MyTorch model file (no header)")
-            arrays = {name: archive[name] for name in names if name != _META_KEY}
-            meta = archive[_META_KEY]
+        # Our own handle: np.load leaves the file open when the zip is broken.
+        with open(path, "rb") as handle:
+            if not zipfile.is_zipfile(handle):
+                raise ModelFileError(f"{where}: the file is truncated or corrupt: it is not "
+                                     "an .npz (zip) archive")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as archive:
+                names = list(archive.files)
+                if _META_KEY not in names:
+                    raise ModelFileError(f"{where}: not a MyTorch model file (no header)")
+                arrays = {name: archive[name] for name in names if name != _META_KEY}
+                meta = archive[_META_KEY]
     except ModelFileError:
         raise
     except FileNotFoundError:
         raise ModelFileError(f"{where}: no such file") from None
     except IsADirectoryError:
         raise ModelFileError(f"{where}: is a directory, expected a model file") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, TypeError,
-            NotImplementedError, RuntimeError, UnicodeDecodeError, MemoryError) as error:
+    except Exception as error:  # any failure to parse untrusted bytes
+        # zipfile and numpy's .npy parser raise many types on damaged input (BadZipFile,
+        # EOFError, KeyError, MemoryError, tokenize.TokenError, ...): all mean "corrupt".
         raise ModelFileError(
             f"{where}: the file is truncated or corrupt ({type(error).__name__}: {error})"
         ) from None
@@ -291,7 +379,7 @@ def _read(path: str | os.PathLike, where: str) -> tuple[dict, dict[str, np.ndarr
         raise ModelFileError(f"{where}: malformed header")
     try:
         header = json.loads(str(meta))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise ModelFileError(f"{where}: header is not valid JSON ({error})") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{where}: malformed header")
@@ -355,8 +443,9 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     arrays: dict[str, np.ndarray] = {}
     tree = _flatten_state(state, arrays)
     header = {"format": _CHECKPOINT_FORMAT, "format_version": FORMAT_VERSION,
-              "library_version": _library_version(), "checksum": _checksum(arrays),
-              "state": tree}
+              "library_version": _library_version(), "state": tree}
+    header = json.loads(json.dumps(header, allow_nan=True))
+    header["checksum"] = _checksum(arrays, header)
     payload = dict(arrays)
     payload[_META_KEY] = np.array(json.dumps(header, allow_nan=True))
     atomic_write(path, lambda file: np.savez(file, **payload))
@@ -378,6 +467,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             header["format_version"] > FORMAT_VERSION:
         raise ModelFileError(f"{where}: unsupported format version "
                              f"{header.get('format_version')!r}")
-    if _checksum(arrays) != header.get("checksum"):
-        raise ModelFileError(f"{where}: checksum mismatch: the arrays were changed or damaged")
-    return _unflatten_state(header.get("state"), arrays, where)
+    if _checksum(arrays, header) != header.get("checksum"):
+        raise ModelFileError(f"{where}: checksum mismatch: the arrays or the state were "
+                             "changed or damaged")
+    try:
+        return _unflatten_state(header.get("state"), arrays, where)
+    except (TypeError, ValueError, RecursionError) as error:
+        if isinstance(error, ModelFileError):
+            raise
+        raise ModelFileError(f"{where}: malformed checkpoint state ({error})") from None

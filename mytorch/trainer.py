@@ -9,15 +9,16 @@ MLP's own step (see ``hw1/hw1.py``).
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from mytorch.data import DataLoader
 from mytorch.loss import Criterion
-from mytorch.validation import check_number, check_positive_int
+from mytorch.validation import NonFiniteError, check_number, check_positive_int, check_rng
 
 
 class TrainingDivergedError(RuntimeError):
@@ -43,6 +44,8 @@ class History:
         Epoch after which a callback stopped training.
     best_epoch : int or None
         Epoch whose weights were restored by early stopping.
+    diagnostics : list of dict
+        Per-epoch records of :class:`mytorch.diagnostics.Diagnostics` (empty without it).
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -53,6 +56,7 @@ class History:
     seconds: list[float] = field(default_factory=list)
     stopped_epoch: int | None = None
     best_epoch: int | None = None
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
     COLUMNS = ("train_loss", "train_error", "val_loss", "val_error", "lr", "seconds")
 
@@ -73,6 +77,8 @@ class History:
         out["epoch"] = list(range(1, len(self) + 1))
         out["stopped_epoch"] = self.stopped_epoch
         out["best_epoch"] = self.best_epoch
+        if self.diagnostics:
+            out["diagnostics"] = self.diagnostics
         return out
 
     @classmethod
@@ -84,6 +90,7 @@ class History:
                                           for v in data.get(name, []))
         history.stopped_epoch = data.get("stopped_epoch")
         history.best_epoch = data.get("best_epoch")
+        history.diagnostics = list(data.get("diagnostics", []))
         return history
 
 
@@ -212,6 +219,16 @@ class Trainer:
                  scheduler: Any = None, callbacks: Any = (), input_noise: float = 0.0,
                  max_grad_norm: float | None = None,
                  rng: np.random.Generator | int | None = None) -> None:
+        if not (callable(model) and callable(getattr(model, "backward", None))):
+            raise TypeError(f"Trainer: expected model to be a Module (callable, with "
+                            f"backward()), got {model!r}")
+        if not callable(criterion):
+            raise TypeError(f"Trainer: expected criterion to be a loss such as "
+                            f"nn.CrossEntropyLoss(), got {criterion!r}")
+        if optimizer is not None and not all(
+                callable(getattr(optimizer, name, None)) for name in ("step", "zero_grad")):
+            raise TypeError(f"Trainer: expected optimizer to have step() and zero_grad() "
+                            f"(e.g. optim.SGD(model.parameters(), lr=0.1)), got {optimizer!r}")
         self.model = model
         self.criterion = criterion
         self.optimizer = optimizer
@@ -221,7 +238,7 @@ class Trainer:
         self.max_grad_norm = (None if max_grad_norm is None else
                               check_number(max_grad_norm, "Trainer", "max_grad_norm", low=0,
                                            low_inclusive=False))
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.rng = check_rng(rng, "Trainer")
         self.history = History()
         self.stop_training = False
         self.epoch = 0
@@ -230,11 +247,17 @@ class Trainer:
     # ------------------------------------------------------------ one batch
     def training_step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """Train on one batch; return the output and the sum of per-sample losses."""
+        if self.optimizer is None:
+            raise TypeError("Trainer: no optimizer was given; pass one, e.g. "
+                            "optim.SGD(model.parameters(), lr=0.1)")
         self.optimizer.zero_grad()
-        output = self.model(x)
-        loss = self.criterion(output, y)
-        self.check_finite_loss(loss)
-        self.model.backward(self.criterion.backward())
+        try:
+            output = self.model(x)
+            loss = self.criterion(output, y)
+            self.check_finite_loss(loss)
+            self.model.backward(self.criterion.backward())
+        except NonFiniteError as error:
+            self.raise_diverged(error, x)
         self.check_finite_grads()
         if self.max_grad_norm is not None:
             from mytorch.nn.clip_grad import clip_grad_norm_
@@ -245,8 +268,11 @@ class Trainer:
 
     def evaluation_step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """Evaluate one batch; return the output and the sum of per-sample losses."""
-        output = self.model(x)
-        return output, self.loss_sum(self.criterion(output, y), len(x))
+        try:
+            output = self.model(x)
+            return output, self.loss_sum(self.criterion(output, y), len(x))
+        except NonFiniteError as error:
+            self.raise_diverged(error, x)
 
     def set_training(self, training: bool) -> None:
         """Put the model in training or evaluation mode."""
@@ -274,6 +300,49 @@ class Trainer:
                 "unscaled inputs (scale images to [0, 1] or standardise), or a model that "
                 "saturates; try a smaller lr, gradient clipping (max_grad_norm) or batch norm"
             )
+
+    def raise_diverged(self, error: NonFiniteError, x: np.ndarray) -> NoReturn:
+        """Re-raise a NaN/inf found inside the network as ``TrainingDivergedError``.
+
+        Finite weights can still overflow to inf in a forward pass; the layer that
+        receives it raises ``NonFiniteError``. Non-finite *data* stays a ``ValueError``.
+        """
+        if not np.isfinite(x).all():
+            raise error
+        origin = self.locate_non_finite(x)
+        raise TrainingDivergedError(
+            f"Trainer: NaN or inf inside the network at epoch {self.epoch}, step "
+            f"{self.step_count}{': ' + origin if origin else ''} (detected by {error}). "
+            "Likely causes: a learning rate that is too large or unscaled inputs; try a "
+            "smaller lr, max_grad_norm or batch norm"
+        ) from None
+
+    def locate_non_finite(self, x: np.ndarray) -> str:
+        """Say where NaN or inf first appears for the batch ``x``, or ``""`` if unknown.
+
+        First a parameter that already holds NaN or inf (the last update put it there),
+        else the first layer of a ``Sequential`` whose output for ``x`` is not finite. The
+        layers run on a copy of the model, so its state and random generators are untouched.
+        """
+        named = getattr(self.model, "named_parameters", None)
+        for name, param in named() if named is not None else ():
+            if not np.isfinite(param.data).all():
+                return f"parameter '{name}' holds NaN or inf after the last update"
+        from mytorch.sequential import Sequential
+
+        if not isinstance(self.model, Sequential):
+            return ""
+        output = x
+        try:
+            with np.errstate(all="ignore"):
+                for index, layer in enumerate(copy.deepcopy(self.model)):
+                    output = layer(output)
+                    if not np.isfinite(output).all():
+                        return (f"layer {index} ({type(layer).__name__}) is the first whose "
+                                "output holds NaN or inf")
+        except Exception:  # a diagnosis only; the original error is what matters
+            return ""
+        return ""
 
     def check_finite_grads(self) -> None:
         """Stop training if any gradient holds NaN or inf, naming the first such parameter."""
@@ -348,6 +417,12 @@ class Trainer:
             have ``set_postfix(**numbers)``.
         """
         epochs = check_positive_int(epochs, "Trainer.fit", "epochs")
+        if val_data is not None and not (isinstance(val_data, (tuple, list))
+                                         and len(val_data) == 2):
+            got = (f"array of shape {val_data.shape}" if isinstance(val_data, np.ndarray)
+                   else repr(val_data))
+            raise TypeError(f"Trainer.fit: expected val_data to be a pair (X_val, y_val), "
+                            f"got {got}")
         loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle,
                             rng=self.rng if shuffle_rng is None else shuffle_rng)
         classify = _is_classification(self.criterion, y)

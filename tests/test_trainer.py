@@ -1,0 +1,402 @@
+"""Tests for ``mytorch/trainer.py``: the training loop, its history, callbacks and guards,
+and the course's ``get_training_stats`` built on it."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+
+from mytorch import nn, optim
+from mytorch.trainer import Callback, EarlyStopping, History, Trainer, TrainingDivergedError
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _blobs(
+    n: int = 120, n_features: int = 4, n_classes: int = 3, seed: int = 0, dtype=np.float64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian clusters, one per class (the same centres for every ``seed``, which draws
+    the samples): a problem a small MLP learns in a few epochs."""
+    centres = np.random.default_rng(100).normal(scale=3.0, size=(n_classes, n_features))
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, n)
+    X = centres[y] + rng.normal(size=(n, n_features))
+    return X.astype(dtype), y.astype(np.int64)
+
+
+def _mlp(
+    n_features: int = 4,
+    n_classes: int = 3,
+    *,
+    hidden: int = 16,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    seed: int = 0,
+) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Linear(n_features, hidden, rng=seed)]
+    if batch_norm:
+        layers.append(nn.BatchNorm1d(hidden))
+    layers.append(nn.ReLU())
+    if dropout:
+        layers.append(nn.Dropout(dropout, rng=seed + 1))
+    layers.append(nn.Linear(hidden, n_classes, rng=seed + 2))
+    return nn.Sequential(*layers)
+
+
+def _train(
+    seed: int = 0,
+    *,
+    epochs: int = 4,
+    input_noise: float = 0.0,
+    max_grad_norm: float | None = None,
+    callbacks=(),
+    **model_options,
+):
+    X, y = _blobs()
+    X_val, y_val = _blobs(40, seed=1)
+    model = _mlp(**model_options)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+        callbacks=callbacks,
+        input_noise=input_noise,
+        max_grad_norm=max_grad_norm,
+        rng=seed,
+    )
+    history = trainer.fit(X, y, epochs=epochs, batch_size=16, val_data=(X_val, y_val))
+    return model, history
+
+
+def _history_without_time(history: History) -> dict:
+    data = history.to_dict()
+    del data["seconds"]
+    return data
+
+
+def _same_state(a: dict, b: dict) -> bool:
+    return list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+# ------------------------------------------------------------------ history
+def test_history_has_one_entry_per_epoch_in_every_column():
+    _, history = _train(epochs=5)
+    assert len(history) == 5
+    for column in History.COLUMNS:
+        assert len(getattr(history, column)) == 5, column
+    data = history.to_dict()
+    assert data["epoch"] == [1, 2, 3, 4, 5]
+    assert data["stopped_epoch"] is None and data["best_epoch"] is None
+    assert all(np.isfinite(history.val_loss)) and all(0 <= e <= 1 for e in history.val_error)
+    assert history.lr == [0.05] * 5
+
+
+def test_training_reduces_loss_and_error():
+    _, history = _train(epochs=6)
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.val_error[-1] < 0.2
+
+
+def test_history_without_validation_data_holds_nan_and_none():
+    X, y = _blobs()
+    model = _mlp()
+    history = Trainer(
+        model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.05), rng=0
+    ).fit(X, y, epochs=2, batch_size=32)
+    assert np.isnan(history.val_loss).all() and np.isnan(history.val_error).all()
+    assert history.to_dict()["val_loss"] == [None, None]
+
+
+def test_history_round_trips_through_a_dict():
+    _, history = _train(epochs=3)
+    history.best_epoch = 2
+    again = History.from_dict(history.to_dict())
+    assert again.to_dict() == history.to_dict()
+
+
+def test_fit_called_twice_continues_the_epoch_count():
+    X, y = _blobs()
+    model = _mlp()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.05), rng=0)
+    trainer.fit(X, y, epochs=2, batch_size=32)
+    trainer.fit(X, y, epochs=3, batch_size=32)
+    assert trainer.epoch == 5 and len(trainer.history) == 5
+    assert trainer.step_count == 5 * int(np.ceil(len(X) / 32))
+    assert not model.training
+
+
+# ------------------------------------------------------------------ determinism
+def test_same_seed_gives_bit_identical_runs():
+    model_a, history_a = _train(seed=3, dropout=0.2, batch_norm=True, input_noise=0.1)
+    model_b, history_b = _train(seed=3, dropout=0.2, batch_norm=True, input_noise=0.1)
+    assert _same_state(model_a.state_dict(), model_b.state_dict())
+    assert _history_without_time(history_a) == _history_without_time(history_b)
+
+
+def test_different_shuffling_seed_gives_a_different_run():
+    model_a, _ = _train(seed=3)
+    model_b, _ = _train(seed=4)
+    assert not _same_state(model_a.state_dict(), model_b.state_dict())
+
+
+def test_input_noise_changes_training_but_is_seeded():
+    clean, _ = _train(seed=5)
+    noisy_a, _ = _train(seed=5, input_noise=0.5)
+    noisy_b, _ = _train(seed=5, input_noise=0.5)
+    assert not _same_state(clean.state_dict(), noisy_a.state_dict())
+    assert _same_state(noisy_a.state_dict(), noisy_b.state_dict())
+
+
+def test_input_noise_keeps_the_batch_dtype():
+    X, y = _blobs(dtype=np.float32)
+    model = nn.Sequential(nn.Linear(4, 3, dtype=np.float32, rng=0))
+    trainer = Trainer(
+        model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), input_noise=0.3, rng=0
+    )
+    trainer.fit(X, y, epochs=1, batch_size=40)  # Linear rejects a float64 batch
+    assert model[0].weight.data.dtype == np.float32
+
+
+# ------------------------------------------------------------------ early stopping
+class _Snapshots(Callback):
+    """Record the model's state after every epoch (runs before EarlyStopping)."""
+
+    def __init__(self) -> None:
+        self.states: dict[int, dict[str, np.ndarray]] = {}
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.states[epoch] = trainer.snapshot()
+
+
+def test_early_stopping_restores_the_best_epochs_weights():
+    # 12 training samples with random labels and a wide network: it memorises them and the
+    # validation loss (other random labels) rises after the first few epochs.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 10)), rng.integers(0, 3, 12)
+    X_val, y_val = rng.normal(size=(60, 10)), rng.integers(0, 3, 60)
+    model = nn.Sequential(
+        nn.Linear(10, 64, rng=0), nn.BatchNorm1d(64), nn.Tanh(), nn.Linear(64, 3, rng=1)
+    )
+    snapshots = _Snapshots()
+    stopper = EarlyStopping(patience=4)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters(), lr=0.03),
+        callbacks=[snapshots, stopper],
+        rng=0,
+    )
+    history = trainer.fit(X, y, epochs=200, batch_size=4, val_data=(X_val, y_val))
+    best = int(np.argmin(history.val_loss)) + 1
+    assert history.best_epoch == best
+    assert history.stopped_epoch == best + 4 == len(history) < 200
+    assert history.val_loss[-1] > history.val_loss[best - 1]
+    assert _same_state(model.state_dict(), snapshots.states[best])
+    assert not _same_state(model.state_dict(), snapshots.states[len(history)])
+    val_loss, _ = trainer.evaluate(X_val, y_val)
+    assert val_loss == pytest.approx(history.val_loss[best - 1], rel=1e-12)
+
+
+def test_early_stopping_without_restoring_keeps_the_last_weights():
+    snapshots = _Snapshots()
+    model, history = _train(
+        epochs=30,
+        callbacks=[
+            snapshots,
+            EarlyStopping(
+                monitor="train_loss", patience=1, min_delta=10.0, restore_best_weights=False
+            ),
+        ],
+    )
+    assert history.stopped_epoch == 2 and history.best_epoch == 1
+    assert _same_state(model.state_dict(), snapshots.states[2])
+
+
+def test_early_stopping_needs_the_monitored_column():
+    X, y = _blobs()
+    model = _mlp()
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.05),
+        callbacks=[EarlyStopping()],
+        rng=0,
+    )
+    with pytest.raises(ValueError, match="EarlyStopping: 'val_loss' is not available"):
+        trainer.fit(X, y, epochs=2)
+    with pytest.raises(ValueError, match="EarlyStopping: expected monitor in"):
+        EarlyStopping(monitor="accuracy")
+
+
+# ------------------------------------------------------------------ gradient clipping
+class _NormSpy:
+    """Wraps an optimiser and records the global gradient norm at every step."""
+
+    def __init__(self, optimizer, parameters) -> None:
+        self.optimizer, self.parameters, self.norms = optimizer, parameters, []
+
+    def zero_grad(self):
+        self.optimizer.zero_grad()
+
+    def step(self):
+        self.norms.append(float(np.sqrt(sum(np.sum(p.grad**2) for p in self.parameters))))
+        self.optimizer.step()
+
+
+@pytest.mark.parametrize("max_grad_norm", [None, 0.05])
+def test_max_grad_norm_is_applied_before_every_step(max_grad_norm):
+    X, y = _blobs()
+    model = _mlp()
+    parameters = list(model.parameters())
+    spy = _NormSpy(optim.SGD(parameters, lr=0.05), parameters)
+    Trainer(model, nn.CrossEntropyLoss(), spy, max_grad_norm=max_grad_norm, rng=0).fit(
+        X, y, epochs=2, batch_size=16
+    )
+    norms = np.array(spy.norms)
+    if max_grad_norm is None:
+        assert norms.min() > 0.05  # so clipping at 0.05 has something to do
+    else:
+        assert norms.max() <= max_grad_norm * (1 + 1e-9)
+        assert norms.max() > 0.9 * max_grad_norm
+
+
+# ------------------------------------------------------------------ divergence guards
+class _NaNAtStep(nn.CrossEntropyLoss):
+    """Cross-entropy whose value is NaN at one training call."""
+
+    def __init__(self, bad_call: int) -> None:
+        super().__init__()
+        self.bad_call, self.calls = bad_call, 0
+
+    def forward(self, output, target):
+        self.calls += 1
+        loss = super().forward(output, target)
+        return np.float64(np.nan) if self.calls == self.bad_call else loss
+
+
+def test_nan_loss_raises_naming_epoch_and_step():
+    X, y = _blobs(96)
+    model = _mlp()
+    # 96 samples / 32 = 3 steps per epoch, no validation: call 5 is epoch 2, step 5.
+    trainer = Trainer(model, _NaNAtStep(5), optim.SGD(model.parameters(), lr=0.05), rng=0)
+    with pytest.raises(TrainingDivergedError, match=r"loss became nan at epoch 2, step 5"):
+        trainer.fit(X, y, epochs=3, batch_size=32)
+    assert len(trainer.history) == 1
+
+
+def test_nan_gradient_names_the_first_parameter_that_holds_it():
+    X, y = _blobs(64)
+    model = _mlp()
+    last = model[2]
+    original_backward = last.backward
+
+    def poisoned_backward(delta):
+        grad = original_backward(delta)
+        last.bias.grad[0] = np.nan
+        if trainer.step_count == 3:
+            last.weight.grad[1, 2] = np.inf
+        return grad
+
+    last.backward = poisoned_backward
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.05), rng=0)
+    with pytest.raises(
+        TrainingDivergedError, match=r"gradient of '2.bias' holds NaN or inf at epoch 1, step 1"
+    ):
+        trainer.fit(X, y, epochs=1, batch_size=16)
+    trainer.step_count = 2
+    with pytest.raises(TrainingDivergedError, match=r"gradient of '2.weight' .* step 3"):
+        trainer.fit(X, y, epochs=1, batch_size=16)
+
+
+def test_weights_that_overflow_raise_training_diverged_not_value_error():
+    X, y = _blobs()
+    model = nn.Sequential(nn.Linear(4, 16, rng=0), nn.LeakyReLU(), nn.Linear(16, 3, rng=1))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1e200), rng=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(
+            TrainingDivergedError,
+            match=r"NaN or inf inside the network at "
+            r"epoch 1, step \d+",
+        ):
+            trainer.fit(X, y, epochs=3, batch_size=16)
+
+
+def test_non_finite_data_stays_a_value_error():
+    X, y = _blobs()
+    X[5, 1] = np.nan
+    model = _mlp()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.05), rng=0)
+    with pytest.raises(ValueError, match="NaN") as error:
+        trainer.fit(X, y, epochs=1, batch_size=200)
+    assert not isinstance(error.value, TrainingDivergedError)
+
+
+# ------------------------------------------------------------------ the course's loop
+def _course_module():
+    spec = importlib.util.spec_from_file_location("hw1_course", ROOT / "hw1" / "hw1.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _course_stats(seed: int, nepochs: int = 3):
+    from mytorch.activation import Identity, Sigmoid
+    from mytorch.loss import SoftmaxCrossEntropy
+
+    hw1 = _course_module()
+    X, labels = _blobs(90, n_features=6, n_classes=4)
+    X_val, labels_val = _blobs(30, n_features=6, n_classes=4, seed=1)
+    eye = np.eye(4)
+    dset = ((X, eye[labels]), (X_val, eye[labels_val]), (X_val, eye[labels_val]))
+    # The handout seeds and draws from NumPy's global generator; so does this test.
+    np.random.seed(seed)  # noqa: NPY002
+    mlp = hw1.MLP(
+        6,
+        4,
+        [8, 8],
+        [Sigmoid(), Sigmoid(), Identity()],
+        lambda i, o: np.random.randn(i, o),  # noqa: NPY002
+        lambda o: np.zeros((1, o)),
+        SoftmaxCrossEntropy(),
+        0.05,
+        momentum=0.9,
+        num_bn_layers=1,
+    )
+    return hw1.get_training_stats(mlp, dset, nepochs, 20)
+
+
+def test_get_training_stats_returns_four_arrays_of_nepochs():
+    stats = _course_stats(11785, nepochs=4)
+    assert len(stats) == 4
+    for values in stats:
+        assert isinstance(values, np.ndarray) and values.shape == (4,)
+        assert np.isfinite(values).all()
+    train_loss, train_error, val_loss, val_error = stats
+    assert ((0 <= train_error) & (train_error <= 1)).all()
+    assert ((0 <= val_error) & (val_error <= 1)).all()
+    assert train_loss[-1] < train_loss[0]
+
+
+def test_get_training_stats_is_reproducible_with_np_random_seed():
+    first = _course_stats(11785)
+    again = _course_stats(11785)
+    other = _course_stats(11786)
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_get_training_stats_shuffles_with_np_random_every_epoch(monkeypatch):
+    calls = []
+    original = np.random.permutation  # noqa: NPY002
+
+    def counting_permutation(n):
+        calls.append(n)
+        return original(n)
+
+    monkeypatch.setattr(np.random, "permutation", counting_permutation)
+    _course_stats(11785, nepochs=2)
+    assert calls == [90, 90]
