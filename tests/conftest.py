@@ -6,9 +6,15 @@ worst relative error of the whole run; it is printed at the end of the session.
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import torch
+import os
+
+# scikit-learn's check_estimator runs its array-API checks only with this set before
+# SciPy is imported; without it those checks would be skipped.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from mytorch import nn
 from mytorch.batchnorm import BatchNorm

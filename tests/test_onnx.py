@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx  # noqa: E402
+import onnxruntime as ort  # noqa: E402
 import pytest
-
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
 
 import mytorch  # noqa: E402
 from mytorch import nn  # noqa: E402

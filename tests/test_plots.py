@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
-matplotlib = pytest.importorskip("matplotlib")
 
 from mytorch.plots import plot_confusion_matrix, plot_learning_curves  # noqa: E402
 

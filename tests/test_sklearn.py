@@ -11,9 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sklearn")
-
+import sklearn  # noqa: E402, F401
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402

@@ -7,10 +7,9 @@ import json
 import os
 import shutil
 
+import distributed  # noqa: E402, F401
 import numpy as np
 import pytest
-
-pytest.importorskip("distributed")
 
 import mytorch  # noqa: E402
 from mytorch.cli import main  # noqa: E402
