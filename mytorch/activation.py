@@ -61,7 +61,8 @@ class Activation(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return f(x) and remember what ``derivative`` needs."""
-        check_float_array(x, type(self).__name__, ndim=None, allow_empty=True)
+        check_float_array(x, type(self).__name__, ndim=None, allow_empty=True,
+                          finite=not self._input_is_trusted)
         self.state = self._apply(x)
         return self.state
 
@@ -81,7 +82,8 @@ class Activation(Module):
         """Raise unless forward has run and ``grad_output`` matches the output."""
         where = f"{type(self).__name__}.backward"
         require_forward(self.state, where)
-        check_float_array(grad_output, where, ndim=None, allow_empty=True, name="grad_output")
+        check_float_array(grad_output, where, ndim=None, allow_empty=True, name="grad_output",
+                          finite=not self._input_is_trusted)
         if grad_output.shape != self.state.shape:
             raise ValueError(
                 f"{where}: expected grad_output of shape {self.state.shape} (the output's), "
@@ -128,14 +130,18 @@ class Step(Activation):
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic sigmoid 1 / (1 + exp(-x)) without overflow for any finite x.
+    """Logistic sigmoid 1 / (1 + exp(-x)), exact at both ends, for any finite x.
 
-    exp is only ever taken of -|x| <= 0, so it never overflows; for x < 0 the
-    equivalent form exp(x) / (1 + exp(x)) keeps the small values accurate.
+    Three in-place passes over one new array. Where exp(-x) overflows (x below about
+    -709 in float64) it becomes inf and 1 / (1 + inf) is exactly 0, the correctly
+    rounded answer, so that overflow is expected and silenced; 1 + exp(-x) never
+    cancels, so the result keeps full relative precision everywhere else.
     """
-    e = np.exp(-np.abs(x))
-    # np.where, not masked assignment: np.exp of a 0-d array is a scalar.
-    return (np.where(x < 0, e, 1.0) / (1.0 + e)).astype(x.dtype, copy=False)
+    out = np.negative(x, out=np.empty_like(x))
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 class Sigmoid(Activation):
@@ -156,6 +162,14 @@ class Sigmoid(Activation):
         s = self._saved()
         return s * (1.0 - s)
 
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        self._check_grad_output(grad_output)
+        # grad * s * (1 - s) in three in-place passes over one new array.
+        out = np.subtract(1.0, self.state, dtype=self.state.dtype)
+        out *= self.state
+        out *= grad_output
+        return out
+
 
 class Tanh(Activation):
     """f(z) = tanh(z), f'(z) = 1 - tanh(z)^2."""
@@ -167,6 +181,13 @@ class Tanh(Activation):
         t = self._saved()
         return 1.0 - t * t
 
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        self._check_grad_output(grad_output)
+        out = np.multiply(self.state, self.state)
+        np.subtract(1.0, out, out=out)
+        out *= grad_output
+        return out
+
 
 class ReLU(Activation):
     """f(z) = max(z, 0), f'(z) = 1 if z > 0 else 0 (so f'(0) = 0, the course's choice)."""
@@ -177,6 +198,10 @@ class ReLU(Activation):
     def derivative(self) -> np.ndarray:
         # state > 0 exactly where z > 0, so the output is enough to get f'.
         return (self._saved() > 0).astype(self.state.dtype)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        self._check_grad_output(grad_output)
+        return np.multiply(grad_output, self.state > 0, dtype=grad_output.dtype)
 
 
 class _InputActivation(Activation):
@@ -361,7 +386,8 @@ class Softmax(Activation):
         self.dim = _check_dim(dim, type(self).__name__)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_float_array(x, "Softmax", ndim=None, allow_empty=True)
+        check_float_array(x, "Softmax", ndim=None, allow_empty=True,
+                          finite=not self._input_is_trusted)
         self._axis = _softmax_dim(x.ndim, self.dim, "Softmax")
         self.state = softmax(x, self._axis)
         return self.state
@@ -400,7 +426,8 @@ class LogSoftmax(Activation):
         self.dim = _check_dim(dim, type(self).__name__)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_float_array(x, "LogSoftmax", ndim=None, allow_empty=True)
+        check_float_array(x, "LogSoftmax", ndim=None, allow_empty=True,
+                          finite=not self._input_is_trusted)
         self._axis = _softmax_dim(x.ndim, self.dim, "LogSoftmax")
         self.state = log_softmax(x, self._axis)
         return self.state

@@ -148,10 +148,10 @@ class BatchNorm(Module):
         ``eval=None`` follows the module's mode (``train()`` / ``eval()``).
         """
         where = type(self).__name__
-        check_float_array(x, where, features=self.num_features, dtype=self.dtype)
+        check_float_array(x, where, features=self.num_features, dtype=self.dtype,
+                          finite=not self._input_is_trusted)
         evaluating = (not self.training) if eval is None else bool(eval)
         use_batch_stats = not (evaluating and self.track_running_stats)
-        gamma = self._gamma_row()
         if use_batch_stats:
             m = x.shape[0]
             if m < 2:
@@ -159,22 +159,26 @@ class BatchNorm(Module):
                     f"{where}: expected more than 1 sample per feature in training mode, "
                     f"got input of shape {x.shape}; use a batch of 2 or more, or eval()"
                 )
-            self.mean = x.mean(axis=0, keepdims=True)
-            centered = x - self.mean
-            self.var = np.mean(centered * centered, axis=0, keepdims=True)
-            inv_std = 1.0 / np.sqrt(self.var + self.eps)
+            mean = np.add.reduce(x, axis=0) / m  # eq. 1
+            norm = x - mean
+            # eq. 2 as one fused reduction: sum over the batch of (x - mu)^2.
+            var = np.einsum("ij,ij->j", norm, norm) / m
+            inv_std = 1.0 / np.sqrt(var + self.eps)
+            self.mean, self.var = mean.reshape(1, -1), var.reshape(1, -1)
             if self.track_running_stats and not evaluating:
                 self._update_running_stats(m)
         else:
-            centered = x - self._buffers["running_mean"]
+            norm = x - self._buffers["running_mean"]
             inv_std = 1.0 / np.sqrt(self._buffers["running_var"] + self.eps)
+        norm *= inv_std  # eq. 3: x_hat, kept for backward
         self.x = x
-        self._centered = centered
         self._inv_std = inv_std
         self._used_batch_stats = use_batch_stats
-        self.norm = centered * inv_std
-        self.out = self.norm * gamma if gamma is not None else self.norm.copy()
-        if self.bias is not None:
+        self.norm = norm
+        if self.weight is None:
+            self.out = norm.copy()
+        else:
+            self.out = norm * self.weight.data  # eq. 4
             self.out += self.bias.data
         return self.out
 
@@ -189,41 +193,47 @@ class BatchNorm(Module):
             running += factor * batch_value.reshape(-1)
 
     def backward(self, delta: np.ndarray) -> np.ndarray:
-        """Given delta = d(loss)/dy (N, F), store dgamma, dbeta; return d(loss)/dx (N, F)."""
+        """Given delta = d(loss)/dy (N, F), store dgamma, dbeta; return d(loss)/dx (N, F).
+
+        Notes
+        -----
+        The handout's dvar and dmean (module docstring) simplify, because
+        sum(x - mu) = 0 and x - mu = x_hat / inv_std, to
+
+            dx = gamma inv_std (delta - dbeta / m - x_hat dgamma / m),
+
+        with dbeta = sum delta and dgamma = sum delta x_hat: the same value in three
+        passes over the batch instead of nine. With running statistics (eval mode)
+        mu and var are constants and dx = gamma inv_std delta.
+        """
         where = f"{type(self).__name__}.backward"
         require_forward(self.norm, where)
-        check_float_array(delta, where, dtype=self.dtype, name="delta")
+        check_float_array(delta, where, dtype=self.dtype, name="delta",
+                          finite=not self._input_is_trusted)
         if delta.shape != self.norm.shape:
             raise ValueError(
                 f"{where}: expected delta of shape {self.norm.shape} (the output's), "
                 f"got {delta.shape}"
             )
-        gamma = self._gamma_row()
-        dnorm = delta * gamma if gamma is not None else delta
-        inv_std = self._inv_std
+        norm = self.norm
+        grad_beta = np.add.reduce(delta, axis=0)  # eq. 8
+        grad_gamma = np.einsum("ij,ij->j", delta, norm)  # eq. 9
+        scale = self._inv_std if self.weight is None else self.weight.data * self._inv_std
         if self._used_batch_stats:
             m = delta.shape[0]
-            centered = self._centered
-            dvar = -0.5 * np.sum(dnorm * centered, axis=0, keepdims=True) * inv_std**3
-            dmean = -np.sum(dnorm, axis=0, keepdims=True) * inv_std - (2.0 / m) * dvar * np.sum(
-                centered, axis=0, keepdims=True
-            )
-            dx = dnorm * inv_std + dvar * (2.0 / m) * centered + dmean / m
+            dx = norm * (grad_gamma / m)
+            np.subtract(delta, dx, out=dx)
+            dx -= grad_beta / m
+            dx *= scale
         else:
-            # Running statistics are constants, so only the direct path remains.
-            dx = dnorm * inv_std
+            dx = delta * scale
         if self.affine:
-            grad_gamma = np.sum(delta * self.norm, axis=0)
-            grad_beta = np.sum(delta, axis=0)
             if self.course_conventions:
                 self.weight.grad, self.bias.grad = grad_gamma, grad_beta
             else:
                 self.weight.accumulate_grad(grad_gamma)
                 self.bias.accumulate_grad(grad_beta)
         return dx
-
-    def _gamma_row(self) -> np.ndarray | None:
-        return None if self.weight is None else self.weight.data
 
     # ------------------------------------------------------------------ course names
     @property

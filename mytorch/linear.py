@@ -157,24 +157,31 @@ class Linear(Module):
     # ------------------------------------------------------------------ forward/backward
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return x W + b, shape (N, out_features); remember x for backward."""
-        check_float_array(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
+        check_float_array(x, type(self).__name__, features=self.in_features, dtype=self.dtype,
+                          finite=not self._input_is_trusted)
         self.x = x
         out = x @ self.weight.data.T
         if self.bias is not None:
             out += self.bias.data
         return out
 
-    def backward(self, delta: np.ndarray) -> np.ndarray:
-        """Given delta = d(loss)/dy (N, out), store parameter gradients; return d(loss)/dx."""
+    def backward(self, delta: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Given delta = d(loss)/dy (N, out), store parameter gradients; return d(loss)/dx.
+
+        With ``need_input_grad=False`` (a first layer, whose input is data) the product
+        delta W^T is skipped and ``None`` is returned.
+        """
         where = f"{type(self).__name__}.backward"
         require_forward(self.x, where)
-        check_float_array(delta, where, dtype=self.dtype, name="delta")
+        check_float_array(delta, where, dtype=self.dtype, name="delta",
+                          finite=not self._input_is_trusted)
         if delta.shape != (self.x.shape[0], self.out_features):
             raise ValueError(
                 f"{where}: expected delta of shape {(self.x.shape[0], self.out_features)} "
                 f"(the output's), got {delta.shape}"
             )
-        grad_weight = delta.T @ self.x
+        # np.dot, not @: for a batch of one, matmul takes a slow non-BLAS loop here.
+        grad_weight = np.dot(delta.T, self.x)
         grad_bias = delta.sum(axis=0) if self.bias is not None else None
         if self.course_conventions:
             batch = delta.shape[0]
@@ -186,7 +193,7 @@ class Linear(Module):
             self.weight.accumulate_grad(grad_weight)
             if grad_bias is not None:
                 self.bias.accumulate_grad(grad_bias)
-        return delta @ self.weight.data
+        return delta @ self.weight.data if need_input_grad else None
 
     # ------------------------------------------------------------------ course names
     @property

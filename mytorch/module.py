@@ -35,6 +35,10 @@ class Module:
     ['0.weight', '0.bias']
     """
 
+    #: True while a ``Sequential`` runs this module on an array the previous module
+    #: produced: the NaN/inf scan of the input is then skipped (see ``Sequential``).
+    _input_is_trusted = False
+
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())

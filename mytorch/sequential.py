@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from mytorch.linear import Linear
 from mytorch.module import Module
 
 __all__ = ["Sequential"]
@@ -16,6 +17,11 @@ class Sequential(Module):
 
     Sub-modules are named "0", "1", ..., so ``state_dict()`` keys are PyTorch's
     (``0.weight``, ``1.running_mean``, ...).
+
+    The input is validated in full by the first module; the modules after it still
+    check shapes and dtypes, but skip the NaN/inf scan of an array the previous module
+    produced (a value that overflows inside the network still shows up in the loss,
+    and the trainer then names the layer). The same holds for gradients going back.
 
     Parameters
     ----------
@@ -44,14 +50,42 @@ class Sequential(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the last module's output, shape depends on the layers."""
+        first = True
         for module in self._modules.values():
-            x = module(x)
+            if first:
+                x = module(x)
+                first = False
+                continue
+            module._input_is_trusted = True
+            try:
+                x = module(x)
+            finally:
+                module._input_is_trusted = False
         return x
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Back-propagate ``grad_output`` through the modules in reverse; return d(loss)/dx."""
-        for module in reversed(self._modules.values()):
-            grad_output = module.backward(grad_output)
+    def backward(self, grad_output: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate ``grad_output`` through the modules in reverse; return d(loss)/dx.
+
+        Parameters
+        ----------
+        grad_output : numpy.ndarray
+            d(loss)/d(output), the shape of the last forward output.
+        need_input_grad : bool
+            With False, a first ``Linear`` layer skips the product that would give
+            d(loss)/dx (a training step never uses it; it is one of the layer's three
+            matrix products) and ``None`` is returned.
+        """
+        modules = list(self._modules.values())
+        for index in range(len(modules) - 1, -1, -1):
+            module = modules[index]
+            module._input_is_trusted = index != len(modules) - 1
+            try:
+                if index == 0 and not need_input_grad and isinstance(module, Linear):
+                    grad_output = module.backward(grad_output, need_input_grad=False)
+                else:
+                    grad_output = module.backward(grad_output)
+            finally:
+                module._input_is_trusted = False
         return grad_output
 
     def __getitem__(self, index: int) -> Module:

@@ -18,6 +18,7 @@ import numpy as np
 
 from mytorch.data import DataLoader
 from mytorch.loss import Criterion
+from mytorch.sequential import Sequential
 from mytorch.validation import NonFiniteError, check_number, check_positive_int, check_rng
 
 
@@ -255,7 +256,11 @@ class Trainer:
             output = self.model(x)
             loss = self.criterion(output, y)
             self.check_finite_loss(loss)
-            self.model.backward(self.criterion.backward())
+            if isinstance(self.model, Sequential):
+                # The gradient w.r.t. the data is never used: skip its matrix product.
+                self.model.backward(self.criterion.backward(), need_input_grad=False)
+            else:
+                self.model.backward(self.criterion.backward())
         except NonFiniteError as error:
             self.raise_diverged(error, x)
         self.check_finite_grads()
@@ -328,8 +333,6 @@ class Trainer:
         for name, param in named() if named is not None else ():
             if not np.isfinite(param.data).all():
                 return f"parameter '{name}' holds NaN or inf after the last update"
-        from mytorch.sequential import Sequential
-
         if not isinstance(self.model, Sequential):
             return ""
         output = x

@@ -34,6 +34,7 @@ def check_float_array(
     dtype: np.dtype | None = None,
     allow_empty: bool = False,
     name: str = "input",
+    finite: bool = True,
 ) -> np.ndarray:
     """Check that ``x`` is a finite floating-point array of the expected shape.
 
@@ -54,6 +55,10 @@ def check_float_array(
         Whether an array with no rows is accepted.
     name : str
         What the array is, for the message ("input", "grad_output", "target").
+    finite : bool
+        Also check for NaN and inf (one pass over ``x``). ``Sequential`` turns it off
+        for the layers after the first, whose input the previous layer produced; a
+        NaN born inside the network still shows in the loss.
 
     Returns
     -------
@@ -101,19 +106,26 @@ def check_float_array(
         )
     if not allow_empty and x.ndim > 0 and x.shape[0] == 0:
         raise ValueError(f"{where}: expected a non-empty batch, got {name} of shape {x.shape}")
-    check_finite(x, where, name=name)
+    if finite:
+        check_finite(x, where, name=name)
     return x
 
 
 def check_finite(x: np.ndarray, where: str, *, name: str = "input") -> None:
     """Raise ``NonFiniteError`` (a ``ValueError``) if ``x`` holds NaN or inf.
 
-    The sum is one cheap pass with no temporary array; only when it is not finite do
-    we look element by element (a finite array whose sum overflows is accepted).
+    The probe is one cheap pass with no temporary array: the dot product of ``x`` with
+    itself (BLAS, about 3x faster than ``np.sum``), or the sum where ``x`` is not
+    contiguous. NaN or inf anywhere makes the probe non-finite; only then (or when a
+    finite array's probe overflows) do we look element by element.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(x)
-    if np.isfinite(total):
+        if x.flags.c_contiguous and x.ndim:
+            flat = x.reshape(-1)
+            probe = np.dot(flat, flat)
+        else:
+            probe = np.sum(x)
+    if np.isfinite(probe):
         return
     bad = ~np.isfinite(x)
     if bad.any():

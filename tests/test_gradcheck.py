@@ -135,8 +135,8 @@ class TransposedBiasGradLinear(nn.Linear):
 
 
 class SigmoidWithoutOneMinus(nn.Sigmoid):
-    def derivative(self):
-        return self.state  # forgot the (1 - sigmoid) factor
+    def backward(self, grad_output):
+        return grad_output * self.state  # forgot the (1 - sigmoid) factor
 
 
 class BatchNormWithoutMeanTerms(nn.BatchNorm1d):
