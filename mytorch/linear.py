@@ -180,9 +180,15 @@ class Linear(Module):
                 f"{where}: expected delta of shape {(self.x.shape[0], self.out_features)} "
                 f"(the output's), got {delta.shape}"
             )
-        # np.dot, not @: for a batch of one, matmul takes a slow non-BLAS loop here.
-        grad_weight = np.dot(delta.T, self.x)
         grad_bias = delta.sum(axis=0) if self.bias is not None else None
+        if not self.course_conventions and self.weight.grad is None:
+            # The common case after zero_grad(): compute straight into a reused buffer.
+            # np.dot, not @: for a batch of one, matmul takes a slow non-BLAS loop here.
+            self.weight.grad = np.dot(delta.T, self.x, out=self.weight.grad_buffer())
+            if grad_bias is not None:
+                self.bias.accumulate_grad(grad_bias)
+            return delta @ self.weight.data if need_input_grad else None
+        grad_weight = np.dot(delta.T, self.x)
         if self.course_conventions:
             batch = delta.shape[0]
             grad_weight /= batch

@@ -24,7 +24,9 @@ class Parameter:
         The values, any shape, a floating dtype.
     grad : numpy.ndarray or None
         d(loss)/d(data), same shape and dtype as ``data``; ``None`` until a backward
-        pass has produced one (or after ``zero_grad(set_to_none=True)``).
+        pass has produced one (or after ``zero_grad(set_to_none=True)``). A backward
+        pass after ``zero_grad()`` may write the new gradient into the array the
+        previous one lived in (no allocation per step): copy ``grad`` to keep it.
 
     Examples
     --------
@@ -33,7 +35,7 @@ class Parameter:
     ((2, 3), True)
     """
 
-    __slots__ = ("data", "grad")
+    __slots__ = ("data", "grad", "_spare")
 
     def __init__(self, data: np.ndarray) -> None:
         if not isinstance(data, np.ndarray) or not np.issubdtype(data.dtype, np.floating):
@@ -43,6 +45,7 @@ class Parameter:
             )
         self.data = data
         self.grad: np.ndarray | None = None
+        self._spare: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -53,6 +56,18 @@ class Parameter:
     def dtype(self) -> np.dtype:
         """Dtype of ``data``."""
         return self.data.dtype
+
+    def grad_buffer(self) -> np.ndarray:
+        """An array of ``data``'s shape and dtype (contents unset) to compute a new ``grad`` in.
+
+        The same array is returned each time, so a layer can write each step's
+        gradient with ``out=`` instead of allocating (large arrays would otherwise be
+        fresh memory, and page faults, every step).
+        """
+        spare = self._spare
+        if spare is None or spare.shape != self.data.shape or spare.dtype != self.data.dtype:
+            spare = self._spare = np.empty_like(self.data)
+        return spare
 
     def accumulate_grad(self, grad: np.ndarray) -> None:
         """Add ``grad`` to ``self.grad`` (or set it, if there is none yet).

@@ -56,11 +56,13 @@ class Sequential(Module):
                 x = module(x)
                 first = False
                 continue
-            module._input_is_trusted = True
+            # object.__setattr__: this runs for every layer of every step, and the flag
+            # needs none of Module.__setattr__'s registration.
+            object.__setattr__(module, "_input_is_trusted", True)
             try:
                 x = module(x)
             finally:
-                module._input_is_trusted = False
+                object.__setattr__(module, "_input_is_trusted", False)
         return x
 
     def backward(self, grad_output: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -78,14 +80,14 @@ class Sequential(Module):
         modules = list(self._modules.values())
         for index in range(len(modules) - 1, -1, -1):
             module = modules[index]
-            module._input_is_trusted = index != len(modules) - 1
+            object.__setattr__(module, "_input_is_trusted", index != len(modules) - 1)
             try:
                 if index == 0 and not need_input_grad and isinstance(module, Linear):
                     grad_output = module.backward(grad_output, need_input_grad=False)
                 else:
                     grad_output = module.backward(grad_output)
             finally:
-                module._input_is_trusted = False
+                object.__setattr__(module, "_input_is_trusted", False)
         return grad_output
 
     def __getitem__(self, index: int) -> Module:
