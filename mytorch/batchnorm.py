@@ -168,8 +168,18 @@ class BatchNorm(Module):
             if self.track_running_stats and not evaluating:
                 self._update_running_stats(m)
         else:
-            norm = x - self._buffers["running_mean"]
+            # Inference: running statistics are constants, so gamma (x - mu) / sigma + beta
+            # is one affine map x * scale + shift: two passes instead of four. x_hat is
+            # only formed if backward asks for it.
             inv_std = 1.0 / np.sqrt(self._buffers["running_var"] + self.eps)
+            scale = inv_std if self.weight is None else self.weight.data * inv_std
+            shift = -self._buffers["running_mean"] * scale
+            if self.bias is not None:
+                shift += self.bias.data
+            self.x, self._inv_std, self._used_batch_stats, self.norm = x, inv_std, False, None
+            self.out = x * scale
+            self.out += shift
+            return self.out
         norm *= inv_std  # eq. 3: x_hat, kept for backward
         self.x = x
         self._inv_std = inv_std
@@ -207,7 +217,9 @@ class BatchNorm(Module):
         mu and var are constants and dx = gamma inv_std delta.
         """
         where = f"{type(self).__name__}.backward"
-        require_forward(self.norm, where)
+        require_forward(self.x, where)
+        if self.norm is None:  # after an inference forward: form x_hat now
+            self.norm = (self.x - self._buffers["running_mean"]) * self._inv_std
         check_float_array(delta, where, dtype=self.dtype, name="delta",
                           finite=not self._input_is_trusted)
         if delta.shape != self.norm.shape:
