@@ -597,8 +597,7 @@ def _parser() -> argparse.ArgumentParser:
         "train", help="train an MLP and save model, metrics and pictures",
         description="Train an MLP. Defaults: the course's sample MLP (hidden 64 64 32, "
                     "sigmoid, SGD lr 0.008 momentum 0.9, batch 100) on scikit-learn's 8x8 "
-                    "digits. Settings: defaults < --config FILE < flags.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "digits. Settings: defaults < --config FILE < flags.")
     add = train_parser.add_argument
     defaults = TrainConfig()
     add("--config", metavar="FILE", help="TOML file with settings ([train] table or top level)")
