@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.gradcheck import _relative_error
+from mytorch.gradcheck import _relative_error, numeric_gradient
 from mytorch.linear import Linear
 from mytorch.loss import Criterion, CrossEntropyLoss, MSELoss
 from mytorch.module import Module
@@ -365,17 +365,7 @@ def _check(
         return float(np.sum(criterion(value, y)))
 
     def numeric(array: np.ndarray, evaluate: Any) -> np.ndarray:
-        estimate = np.zeros_like(array)
-        flat, flat_estimate = array.reshape(-1), estimate.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            plus = evaluate()
-            flat[i] = original - eps
-            minus = evaluate()
-            flat[i] = original
-            flat_estimate[i] = (plus - minus) / (2 * eps)
-        return estimate
+        return numeric_gradient(array, evaluate, eps)
 
     try:
         estimates: list[dict[str, np.ndarray]] = []

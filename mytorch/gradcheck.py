@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from mytorch.loss import Criterion
@@ -45,6 +47,31 @@ class GradcheckReport(dict):
             mark = "ok" if error <= self.tolerance else "FAIL"
             lines.append(f"{name:<{width}}  {error:.3e}  {mark}")
         return "\n".join(lines)
+
+
+def numeric_gradient(array: np.ndarray, evaluate: Callable[[], float], eps: float = 1e-6
+                     ) -> np.ndarray:
+    """Central differences (f(a + eps) - f(a - eps)) / (2 eps) for every element of ``array``.
+
+    ``array`` is perturbed in place, one element at a time, and restored; ``evaluate()``
+    must recompute the scalar from it.
+
+    Returns
+    -------
+    numpy.ndarray
+        d(evaluate)/d(array), the shape of ``array``.
+    """
+    estimate = np.zeros_like(array)
+    flat, flat_estimate = array.reshape(-1), estimate.reshape(-1)
+    for i in range(flat.size):
+        original = flat[i]
+        flat[i] = original + eps
+        plus = evaluate()
+        flat[i] = original - eps
+        minus = evaluate()
+        flat[i] = original
+        flat_estimate[i] = (plus - minus) / (2 * eps)
+    return estimate
 
 
 def _relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float) -> float:
@@ -148,17 +175,7 @@ def gradcheck(
 
     numeric: dict[str, np.ndarray] = {}
     for name, array in [("input", x)] + [(n, p.data) for n, p in params]:
-        estimate = np.zeros_like(array)
-        flat, flat_estimate = array.reshape(-1), estimate.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            plus = scalar()
-            flat[i] = original - eps
-            minus = scalar()
-            flat[i] = original
-            flat_estimate[i] = (plus - minus) / (2 * eps)
-        numeric[name] = estimate * scales.get(name, 1.0)
+        numeric[name] = numeric_gradient(array, scalar, eps) * scales.get(name, 1.0)
 
     module.load_state_dict(saved_state)
     rewind()

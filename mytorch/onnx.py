@@ -30,21 +30,9 @@ from __future__ import annotations
 if not __package__:  # pragma: no cover - exercised in a subprocess by tests/test_onnx.py
     # The course autograder puts mytorch/ itself on sys.path, where this file would
     # shadow the onnx package: hand `import onnx` the real package instead.
-    import importlib
-    import os
-    import sys
+    from _course_import import import_real_package
 
-    _here = os.path.dirname(os.path.abspath(__file__))
-    _saved_path = list(sys.path)
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
-    del sys.modules[__name__]
-    try:
-        sys.modules[__name__] = importlib.import_module(__name__)
-    finally:
-        sys.path[:] = _saved_path
-    # The rest of this file still runs (as a throw-away module) and imports mytorch.
-    if os.path.dirname(_here) not in sys.path:
-        sys.path.insert(0, os.path.dirname(_here))
+    import_real_package(__name__)
 
 import math
 import os
