@@ -148,7 +148,6 @@ class Adam(Optimizer):
         # Python floats, so float32 parameters stay float32.
         bias_correction1 = 1 - beta1**step
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        step_size = lr / bias_correction1
 
         if group["amsgrad"]:
             # A group may switch amsgrad on after a step; track the maximum from then.
@@ -159,10 +158,12 @@ class Adam(Optimizer):
             np.sqrt(max_exp_avg_sq, out=scratch)
         else:
             np.sqrt(exp_avg_sq, out=scratch)
-        scratch /= bias_correction2_sqrt
-        scratch += group["eps"]
+        # PyTorch's lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), with sqrt(bc2) moved out
+        # of the denominator: lr sqrt(bc2) / bc1 * m / (sqrt(v) + eps sqrt(bc2)). Same
+        # value (to rounding), one pass over the parameters fewer.
+        scratch += group["eps"] * bias_correction2_sqrt
         np.divide(exp_avg, scratch, out=scratch)
-        scratch *= step_size
+        scratch *= lr * bias_correction2_sqrt / bias_correction1
         param.data -= scratch
 
 
