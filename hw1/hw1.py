@@ -81,13 +81,26 @@ class MLP:
     (5, 10)
     """
 
-    def __init__(self, input_size, output_size, hiddens, activations, weight_init_fn,
-                 bias_init_fn, criterion, lr, momentum=0.0, num_bn_layers=0):
+    def __init__(
+        self,
+        input_size,
+        output_size,
+        hiddens,
+        activations,
+        weight_init_fn,
+        bias_init_fn,
+        criterion,
+        lr,
+        momentum=0.0,
+        num_bn_layers=0,
+    ):
         self.train_mode = True
         self.input_size = check_positive_int(input_size, "MLP", "input_size")
         self.output_size = check_positive_int(output_size, "MLP", "output_size")
-        hiddens = [check_positive_int(h, "MLP", "each hidden size")
-                   for h in check_sequence(hiddens, "MLP", "hiddens")]
+        hiddens = [
+            check_positive_int(h, "MLP", "each hidden size")
+            for h in check_sequence(hiddens, "MLP", "hiddens")
+        ]
         self.nlayers = len(hiddens) + 1
         activations = check_sequence(activations, "MLP", "activations")
         if len(activations) != self.nlayers:
@@ -199,8 +212,12 @@ class MLP:
             modules.append(linear)
             if i < self.num_bn_layers:
                 course_bn = self.bn_layers[i]
-                bn = nn.BatchNorm1d(course_bn.num_features, eps=course_bn.eps,
-                                    momentum=course_bn.momentum, dtype=course_bn.dtype)
+                bn = nn.BatchNorm1d(
+                    course_bn.num_features,
+                    eps=course_bn.eps,
+                    momentum=course_bn.momentum,
+                    dtype=course_bn.dtype,
+                )
                 bn.load_state_dict(course_bn.state_dict())
                 modules.append(bn)
             modules.append(type(self.activations[i])())
@@ -268,7 +285,17 @@ def get_training_stats(mlp, dset, nepochs, batch_size):
     """
     train, val, _ = dset
     trainer = _CourseTrainer(mlp, mlp.criterion)
-    history = trainer.fit(train[0], train[1], epochs=nepochs, batch_size=batch_size,
-                          val_data=(val[0], val[1]), shuffle_rng=np.random)
-    return (np.array(history.train_loss), np.array(history.train_error),
-            np.array(history.val_loss), np.array(history.val_error))
+    history = trainer.fit(
+        train[0],
+        train[1],
+        epochs=nepochs,
+        batch_size=batch_size,
+        val_data=(val[0], val[1]),
+        shuffle_rng=np.random,
+    )
+    return (
+        np.array(history.train_loss),
+        np.array(history.train_error),
+        np.array(history.val_loss),
+        np.array(history.val_error),
+    )

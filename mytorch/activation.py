@@ -61,8 +61,9 @@ class Activation(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return f(x) and remember what ``derivative`` needs."""
-        check_float_array(x, type(self).__name__, ndim=None, allow_empty=True,
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            x, type(self).__name__, ndim=None, allow_empty=True, finite=not self._input_is_trusted
+        )
         self.state = self._apply(x)
         return self.state
 
@@ -82,8 +83,14 @@ class Activation(Module):
         """Raise unless forward has run and ``grad_output`` matches the output."""
         where = f"{type(self).__name__}.backward"
         require_forward(self.state, where)
-        check_float_array(grad_output, where, ndim=None, allow_empty=True, name="grad_output",
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            grad_output,
+            where,
+            ndim=None,
+            allow_empty=True,
+            name="grad_output",
+            finite=not self._input_is_trusted,
+        )
         if grad_output.shape != self.state.shape:
             raise ValueError(
                 f"{where}: expected grad_output of shape {self.state.shape} (the output's), "
@@ -386,8 +393,9 @@ class Softmax(Activation):
         self.dim = _check_dim(dim, type(self).__name__)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_float_array(x, "Softmax", ndim=None, allow_empty=True,
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            x, "Softmax", ndim=None, allow_empty=True, finite=not self._input_is_trusted
+        )
         self._axis = _softmax_dim(x.ndim, self.dim, "Softmax")
         self.state = softmax(x, self._axis)
         return self.state
@@ -426,8 +434,9 @@ class LogSoftmax(Activation):
         self.dim = _check_dim(dim, type(self).__name__)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_float_array(x, "LogSoftmax", ndim=None, allow_empty=True,
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            x, "LogSoftmax", ndim=None, allow_empty=True, finite=not self._input_is_trusted
+        )
         self._axis = _softmax_dim(x.ndim, self.dim, "LogSoftmax")
         self.state = log_softmax(x, self._axis)
         return self.state
@@ -449,4 +458,3 @@ class LogSoftmax(Activation):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
-

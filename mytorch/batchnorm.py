@@ -148,8 +148,13 @@ class BatchNorm(Module):
         ``eval=None`` follows the module's mode (``train()`` / ``eval()``).
         """
         where = type(self).__name__
-        check_float_array(x, where, features=self.num_features, dtype=self.dtype,
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            x,
+            where,
+            features=self.num_features,
+            dtype=self.dtype,
+            finite=not self._input_is_trusted,
+        )
         evaluating = (not self.training) if eval is None else bool(eval)
         use_batch_stats = not (evaluating and self.track_running_stats)
         if use_batch_stats:
@@ -220,8 +225,9 @@ class BatchNorm(Module):
         require_forward(self.x, where)
         if self.norm is None:  # after an inference forward: form x_hat now
             self.norm = (self.x - self._buffers["running_mean"]) * self._inv_std
-        check_float_array(delta, where, dtype=self.dtype, name="delta",
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            delta, where, dtype=self.dtype, name="delta", finite=not self._input_is_trusted
+        )
         if delta.shape != self.norm.shape:
             raise ValueError(
                 f"{where}: expected delta of shape {self.norm.shape} (the output's), "
@@ -289,5 +295,7 @@ class BatchNorm(Module):
         return self._buffers["running_var"].reshape(1, -1)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )

@@ -34,9 +34,16 @@ from mytorch.metrics import confusion_matrix, precision_recall_f1
 from mytorch.serialization import ModelFileError, atomic_write, load_checkpoint, save_checkpoint
 from mytorch.trainer import Callback, EarlyStopping, Trainer, TrainingDivergedError
 
-ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
-               "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU,
-               "softplus": nn.Softplus, "identity": nn.Identity}
+ACTIVATIONS = {
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "softplus": nn.Softplus,
+    "identity": nn.Identity,
+}
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "inverse-time", "warmup")
 INITS = ("default", "course", "notes", "xavier", "kaiming")
@@ -73,9 +80,13 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise ``ValueError`` naming the first bad setting."""
+
         def bad(name: str, expected: str) -> ValueError:
-            return ValueError(f"mytorch train: --{name.replace('_', '-')} expected {expected}, "
-                              f"got {getattr(self, name)!r}")
+            return ValueError(
+                f"mytorch train: --{name.replace('_', '-')} expected {expected}, "
+                f"got {getattr(self, name)!r}"
+            )
+
         if self.activation not in ACTIVATIONS:
             raise bad("activation", f"one of {sorted(ACTIVATIONS)}")
         if self.optimizer not in OPTIMIZERS:
@@ -86,15 +97,21 @@ class TrainConfig:
             raise bad("init", f"one of {INITS}")
         if self.dtype not in ("float32", "float64"):
             raise bad("dtype", "float32 or float64")
+
         def integer(value: Any) -> bool:  # a TOML file may hold true/false or 2.5
             return isinstance(value, int) and not isinstance(value, bool)
 
         def number(value: Any) -> bool:
-            return (isinstance(value, (int, float)) and not isinstance(value, bool)
-                    and bool(np.isfinite(value)))
+            return (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and bool(np.isfinite(value))
+            )
 
-        if not (isinstance(self.hidden, (list, tuple))
-                and all(integer(h) and h > 0 for h in self.hidden)):
+        if not (
+            isinstance(self.hidden, (list, tuple))
+            and all(integer(h) and h > 0 for h in self.hidden)
+        ):
             raise bad("hidden", "a list of positive integers")
         for name in ("epochs", "batch_size"):
             if not integer(getattr(self, name)) or getattr(self, name) < 1:
@@ -109,11 +126,13 @@ class TrainConfig:
             value = getattr(self, name)
             if not (number(value) and value >= 0):
                 raise bad(name, "a non-negative number")
-        if self.max_grad_norm is not None and not (number(self.max_grad_norm)
-                                                   and self.max_grad_norm > 0):
+        if self.max_grad_norm is not None and not (
+            number(self.max_grad_norm) and self.max_grad_norm > 0
+        ):
             raise bad("max_grad_norm", "a positive number")
-        if self.early_stopping is not None and not (integer(self.early_stopping)
-                                                    and self.early_stopping >= 1):
+        if self.early_stopping is not None and not (
+            integer(self.early_stopping) and self.early_stopping >= 1
+        ):
             raise bad("early_stopping", "a positive patience")
         if not (integer(self.seed) and self.seed >= 0):
             raise bad("seed", "a non-negative integer")
@@ -197,11 +216,12 @@ def load_data(config: TrainConfig):
     from mytorch.data import train_val_split
     from mytorch.datasets import load_dataset
 
-    data = load_dataset(config.dataset, root=config.data_dir, download=config.download,
-                        dtype=np.dtype(config.dtype))
+    data = load_dataset(
+        config.dataset, root=config.data_dir, download=config.download, dtype=np.dtype(config.dtype)
+    )
     X_train, y_train, X_val, y_val = train_val_split(
-        data.X_train, data.y_train, val_fraction=config.val_fraction, rng=config.seed,
-        stratify=True)
+        data.X_train, data.y_train, val_fraction=config.val_fraction, rng=config.seed, stratify=True
+    )
     return data, (X_train, y_train), (X_val, y_val)
 
 
@@ -226,8 +246,9 @@ def apply_scaling(X: np.ndarray, scaling: dict[str, list[float]] | None) -> np.n
 # ------------------------------------------------------------------ checkpoints
 def _generators(model: nn.Module, trainer: Trainer) -> list[np.random.Generator]:
     gens = [trainer.rng]
-    gens += [m.rng for m in model.modules() if isinstance(getattr(m, "rng", None),
-                                                           np.random.Generator)]
+    gens += [
+        m.rng for m in model.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)
+    ]
     return gens
 
 
@@ -238,17 +259,20 @@ class _Checkpoint(Callback):
         self.path, self.config, self.scaling = path, config, scaling
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        save_checkpoint(self.path, {
-            "config": asdict(self.config),
-            "epoch": trainer.epoch,
-            "step": trainer.step_count,
-            "model": dict(trainer.model.state_dict()),
-            "optimizer": trainer.optimizer.state_dict(),
-            "scheduler": None if trainer.scheduler is None else trainer.scheduler.state_dict(),
-            "history": trainer.history.to_dict(),
-            "rng": [g.bit_generator.state for g in _generators(trainer.model, trainer)],
-            "scaling": self.scaling,
-        })
+        save_checkpoint(
+            self.path,
+            {
+                "config": asdict(self.config),
+                "epoch": trainer.epoch,
+                "step": trainer.step_count,
+                "model": dict(trainer.model.state_dict()),
+                "optimizer": trainer.optimizer.state_dict(),
+                "scheduler": None if trainer.scheduler is None else trainer.scheduler.state_dict(),
+                "history": trainer.history.to_dict(),
+                "rng": [g.bit_generator.state for g in _generators(trainer.model, trainer)],
+                "scaling": self.scaling,
+            },
+        )
 
 
 class _EpochPrinter(Callback):
@@ -256,10 +280,14 @@ class _EpochPrinter(Callback):
         self.total, self.stream = total, stream
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        print(f"epoch {epoch:3d}/{self.total}  train loss {logs['train_loss']:.4f} "
-              f"error {logs['train_error']:.2%}  |  val loss {logs.get('val_loss', np.nan):.4f} "
-              f"error {logs.get('val_error', np.nan):.2%}  lr {logs['lr']:.3g}  "
-              f"({logs['seconds']:.1f}s)", file=self.stream, flush=True)
+        print(
+            f"epoch {epoch:3d}/{self.total}  train loss {logs['train_loss']:.4f} "
+            f"error {logs['train_error']:.2%}  |  val loss {logs.get('val_loss', np.nan):.4f} "
+            f"error {logs.get('val_error', np.nan):.2%}  lr {logs['lr']:.3g}  "
+            f"({logs['seconds']:.1f}s)",
+            file=self.stream,
+            flush=True,
+        )
 
 
 def _progress_bar(enabled: bool, epoch_of: Any):
@@ -271,15 +299,22 @@ def _progress_bar(enabled: bool, epoch_of: Any):
         return None
 
     def wrap(loader):
-        return tqdm(loader, desc=f"epoch {epoch_of()}", leave=False, unit="batch",
-                    disable=None, dynamic_ncols=True)
+        return tqdm(
+            loader,
+            desc=f"epoch {epoch_of()}",
+            leave=False,
+            unit="batch",
+            disable=None,
+            dynamic_ncols=True,
+        )
 
     return wrap
 
 
 # ------------------------------------------------------------------ commands
-def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
-          stream: Any = None) -> dict[str, Any]:
+def train(
+    config: TrainConfig, *, resume: bool = False, progress: bool = True, stream: Any = None
+) -> dict[str, Any]:
     """Run ``mytorch train``; return the report (also written to the run directory)."""
     stream = sys.stdout if stream is None else stream  # looked up now: redirects work
     out = Path(config.out)
@@ -310,9 +345,16 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
     if config.early_stopping:
         callbacks.append(EarlyStopping(patience=config.early_stopping))
     callbacks.append(_Checkpoint(checkpoint_path, config, scaling))
-    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, scheduler=scheduler,
-                      callbacks=callbacks, input_noise=config.input_noise,
-                      max_grad_norm=config.max_grad_norm, rng=config.seed)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        scheduler=scheduler,
+        callbacks=callbacks,
+        input_noise=config.input_noise,
+        max_grad_norm=config.max_grad_norm,
+        rng=config.seed,
+    )
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -322,43 +364,70 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
 
         trainer.history = History.from_dict(state["history"])
         trainer.epoch, trainer.step_count = state["epoch"], state["step"]
-        for generator, saved_state in zip(_generators(model, trainer), state["rng"],
-                                          strict=True):
+        for generator, saved_state in zip(_generators(model, trainer), state["rng"], strict=True):
             generator.bit_generator.state = saved_state
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "config.json", asdict(config))
     remaining = config.epochs - trainer.epoch
-    print(f"MyTorch {mytorch.__version__}: {data.name} ({len(X_train)} train / {len(X_val)} val "
-          f"/ {len(X_test)} test, {data.n_classes} classes), model:\n{model}", file=stream)
+    print(
+        f"MyTorch {mytorch.__version__}: {data.name} ({len(X_train)} train / {len(X_val)} val "
+        f"/ {len(X_test)} test, {data.n_classes} classes), model:\n{model}",
+        file=stream,
+    )
     started = time.perf_counter()
     if remaining > 0:
         try:
             # Overflow warnings are noise here: the trainer's guard stops with a clear message.
             with np.errstate(over="ignore", invalid="ignore"):
-                trainer.fit(X_train, y_train, epochs=remaining, batch_size=config.batch_size,
-                            val_data=(X_val, y_val),
-                            progress=_progress_bar(progress, lambda: trainer.epoch))
+                trainer.fit(
+                    X_train,
+                    y_train,
+                    epochs=remaining,
+                    batch_size=config.batch_size,
+                    val_data=(X_val, y_val),
+                    progress=_progress_bar(progress, lambda: trainer.epoch),
+                )
         except TrainingDivergedError as error:
-            kept = (f"\nThe last good epoch ({len(trainer.history)}) is kept in "
-                    f"{checkpoint_path}." if len(trainer.history) else "")
+            kept = (
+                f"\nThe last good epoch ({len(trainer.history)}) is kept in {checkpoint_path}."
+                if len(trainer.history)
+                else ""
+            )
             raise TrainingDivergedError(f"{error}{kept}") from None
     train_seconds = time.perf_counter() - started
     history = trainer.history.to_dict()
     model.eval()
-    metadata = {"classes": list(data.classes), "dataset": data.name, "scaling": scaling,
-                "config": asdict(config)}
+    metadata = {
+        "classes": list(data.classes),
+        "dataset": data.name,
+        "scaling": scaling,
+        "config": asdict(config),
+    }
     mytorch.save(model, out / "model.npz", metadata=metadata)
     _write_history(out, history)
     report = _evaluate(model, X_test, data.y_test, list(data.classes))
-    report.update({"dataset": data.name, "epochs_run": len(trainer.history),
-                   "train_seconds": round(train_seconds, 2), "best_epoch": history["best_epoch"]})
+    report.update(
+        {
+            "dataset": data.name,
+            "epochs_run": len(trainer.history),
+            "train_seconds": round(train_seconds, 2),
+            "best_epoch": history["best_epoch"],
+        }
+    )
     _write_json(out / "report.json", report)
     pictures = _draw(out, history, report, list(data.classes), f"{data.name}: {_describe(config)}")
     _print_report(report, list(data.classes), stream)
     if config.diagnostics:
         pictures += _report_diagnostics(out, trainer.history.diagnostics, stream)
-    files = ["model.npz", "config.json", "metrics.json", "metrics.csv", "report.json",
-             "checkpoint.npz", *pictures]
+    files = [
+        "model.npz",
+        "config.json",
+        "metrics.json",
+        "metrics.csv",
+        "report.json",
+        "checkpoint.npz",
+        *pictures,
+    ]
     print(f"\nSaved to {out}/: {', '.join(files)}", file=stream)
     return report
 
@@ -381,8 +450,15 @@ def _report_diagnostics(out: Path, records: list, stream: Any) -> list[str]:
     return files
 
 
-def toy(config: TrainConfig, *, frames: int = 10, n_samples: int = 400, noise: float = 0.1,
-        gif: bool = False, stream: Any = None) -> dict[str, Any]:
+def toy(
+    config: TrainConfig,
+    *,
+    frames: int = 10,
+    n_samples: int = 400,
+    noise: float = 0.1,
+    gif: bool = False,
+    stream: Any = None,
+) -> dict[str, Any]:
     """Run ``mytorch toy``: train on a 2-D data set, saving the decision boundary as it moves.
 
     Writes ``boundary_000.png``, ``boundary_001.png``, ... (epoch 0 to the last, evenly
@@ -400,13 +476,21 @@ def toy(config: TrainConfig, *, frames: int = 10, n_samples: int = 400, noise: f
     X_test, y_test = make_toy(config.dataset, n_samples, noise, rng=config.seed + 1)
     model = build_model(config, 2, 2)
     hidden = "-".join(str(h) for h in config.hidden) or "none"
-    drawer = BoundaryFrames(X, y, out, frame_epochs(config.epochs, frames),
-                            title=f"{config.dataset}, hidden {hidden}")
-    trainer = Trainer(model, nn.CrossEntropyLoss(),
-                      build_optimizer(config, list(model.parameters())),
-                      callbacks=[drawer], rng=config.seed)
-    print(f"MyTorch {mytorch.__version__}: {config.dataset} ({n_samples} points, noise "
-          f"{noise:g}), {_describe(config)}", file=stream)
+    drawer = BoundaryFrames(
+        X, y, out, frame_epochs(config.epochs, frames), title=f"{config.dataset}, hidden {hidden}"
+    )
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        build_optimizer(config, list(model.parameters())),
+        callbacks=[drawer],
+        rng=config.seed,
+    )
+    print(
+        f"MyTorch {mytorch.__version__}: {config.dataset} ({n_samples} points, noise "
+        f"{noise:g}), {_describe(config)}",
+        file=stream,
+    )
     trainer.fit(X.astype(config.dtype), y, epochs=config.epochs, batch_size=config.batch_size)
     files = [path.name for path in drawer.paths]
     if gif:
@@ -415,23 +499,32 @@ def toy(config: TrainConfig, *, frames: int = 10, n_samples: int = 400, noise: f
             print("(no GIF: Pillow is not installed)", file=sys.stderr)
         else:
             files.append(made.name)
-    result = {"dataset": config.dataset, "train_accuracy": accuracy(model, X, y),
-              "test_accuracy": accuracy(model, X_test, y_test), "files": files}
-    print(f"after {config.epochs} epochs: training accuracy {result['train_accuracy']:.1%}, "
-          f"accuracy on fresh points {result['test_accuracy']:.1%}", file=stream)
+    result = {
+        "dataset": config.dataset,
+        "train_accuracy": accuracy(model, X, y),
+        "test_accuracy": accuracy(model, X_test, y_test),
+        "files": files,
+    }
+    print(
+        f"after {config.epochs} epochs: training accuracy {result['train_accuracy']:.1%}, "
+        f"accuracy on fresh points {result['test_accuracy']:.1%}",
+        file=stream,
+    )
     print(f"Saved to {out}/: {', '.join(files)}", file=stream)
     return result
 
 
 def _describe(config: TrainConfig) -> str:
     hidden = "-".join(str(h) for h in config.hidden) or "none"
-    return (f"hidden {hidden}, {config.activation}{', BN' if config.batch_norm else ''}, "
-            f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}")
+    return (
+        f"hidden {hidden}, {config.activation}{', BN' if config.batch_norm else ''}, "
+        f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}"
+    )
 
 
 def _evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray, classes: list[str]) -> dict:
     model.eval()
-    logits = np.concatenate([model(X[i:i + 1000]) for i in range(0, len(X), 1000)])
+    logits = np.concatenate([model(X[i : i + 1000]) for i in range(0, len(X), 1000)])
     loss = float(nn.CrossEntropyLoss()(logits, y))
     predicted = np.argmax(logits, axis=1)
     matrix = confusion_matrix(y, predicted, len(classes))
@@ -439,9 +532,13 @@ def _evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray, classes: list[str]
     return {
         "test_accuracy": float(np.trace(matrix) / matrix.sum()),
         "test_loss": loss,
-        "per_class": {name: {key: float(scores[key][i]) if key != "support"
-                             else int(scores[key][i]) for key in scores}
-                      for i, name in enumerate(classes)},
+        "per_class": {
+            name: {
+                key: float(scores[key][i]) if key != "support" else int(scores[key][i])
+                for key in scores
+            }
+            for i, name in enumerate(classes)
+        },
         "confusion_matrix": matrix.tolist(),
     }
 
@@ -449,9 +546,14 @@ def _evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray, classes: list[str]
 def _draw(out: Path, history: dict, report: dict, classes: list[str], title: str) -> list[str]:
     try:
         from mytorch.plots import plot_confusion_matrix, plot_learning_curves
+
         plot_learning_curves(history, out / "learning_curves.png", title=title)
-        plot_confusion_matrix(np.array(report["confusion_matrix"]), classes,
-                              out / "confusion_matrix.png", title="Test confusion matrix")
+        plot_confusion_matrix(
+            np.array(report["confusion_matrix"]),
+            classes,
+            out / "confusion_matrix.png",
+            title="Test confusion matrix",
+        )
     except ImportError as error:
         print(f"(no pictures: {error})", file=sys.stderr)
         return []
@@ -459,14 +561,19 @@ def _draw(out: Path, history: dict, report: dict, classes: list[str], title: str
 
 
 def _print_report(report: dict, classes: list[str], stream: Any) -> None:
-    print(f"\nTest accuracy {report['test_accuracy']:.2%}, test loss {report['test_loss']:.4f}",
-          file=stream)
+    print(
+        f"\nTest accuracy {report['test_accuracy']:.2%}, test loss {report['test_loss']:.4f}",
+        file=stream,
+    )
     width = max(len(c) for c in classes)
     print(f"{'class':<{width}}  precision  recall     f1  support", file=stream)
     for name in classes:
         row = report["per_class"][name]
-        print(f"{name:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}"
-              f"  {row['support']:7d}", file=stream)
+        print(
+            f"{name:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}"
+            f"  {row['support']:7d}",
+            file=stream,
+        )
     matrix = np.array(report["confusion_matrix"])
     print("confusion matrix (rows: true, columns: predicted):", file=stream)
     for name, row in zip(classes, matrix, strict=True):
@@ -496,8 +603,9 @@ def _load_model(path: str):
     return mytorch.load(target, return_metadata=True)
 
 
-def evaluate(model_path: str, dataset: str | None, data_dir: str | None,
-             stream: Any = None) -> dict:
+def evaluate(
+    model_path: str, dataset: str | None, data_dir: str | None, stream: Any = None
+) -> dict:
     """Run ``mytorch evaluate``: accuracy, loss, per-class scores and confusion matrix."""
     stream = sys.stdout if stream is None else stream
     from mytorch.datasets import load_dataset
@@ -525,8 +633,10 @@ def predict(model_path: str, input_path: str, output_path: str, stream: Any = No
     X = _read_features(input_path, np.dtype(header["dtype"]))
     n_features = model[0].in_features if isinstance(model, nn.Sequential) else None
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"mytorch predict: the model takes {n_features} features, "
-                         f"{input_path} has {X.shape[1]} columns")
+        raise ValueError(
+            f"mytorch predict: the model takes {n_features} features, "
+            f"{input_path} has {X.shape[1]} columns"
+        )
     X = apply_scaling(X, meta.get("scaling"))
     probabilities = softmax(model(X), axis=1)
     classes = list(meta.get("classes") or range(probabilities.shape[1]))
@@ -553,8 +663,9 @@ def _read_features(path: str, dtype: np.dtype) -> np.ndarray:
             try:  # a header row
                 X = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)
             except ValueError as error:
-                raise ValueError(f"mytorch predict: {path} is not a CSV of numbers: "
-                                 f"{error}") from None
+                raise ValueError(
+                    f"mytorch predict: {path} is not a CSV of numbers: {error}"
+                ) from None
     if X.size == 0:
         raise ValueError(f"mytorch predict: {path} holds no rows of features")
     X = X.reshape(len(X), -1).astype(dtype)
@@ -580,8 +691,9 @@ def _read_toml(path: str) -> dict[str, Any]:
     known = {f.name for f in fields(TrainConfig)}
     unknown = set(section) - known
     if unknown:
-        raise ValueError(f"mytorch train: unknown settings {sorted(unknown)} in {path}; "
-                         f"known: {sorted(known)}")
+        raise ValueError(
+            f"mytorch train: unknown settings {sorted(unknown)} in {path}; known: {sorted(known)}"
+        )
     return {key.replace("-", "_"): value for key, value in section.items()}
 
 
@@ -589,96 +701,158 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mytorch",
         description="Train, evaluate and use feed-forward networks written in NumPy.",
-        epilog="Run 'mytorch COMMAND --help' for the options of a command.")
+        epilog="Run 'mytorch COMMAND --help' for the options of a command.",
+    )
     parser.add_argument("--version", action="version", version=f"mytorch {mytorch.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     train_parser = commands.add_parser(
-        "train", help="train an MLP and save model, metrics and pictures",
+        "train",
+        help="train an MLP and save model, metrics and pictures",
         description="Train an MLP. Defaults: the course's sample MLP (hidden 64 64 32, "
-                    "sigmoid, SGD lr 0.008 momentum 0.9, batch 100) on scikit-learn's 8x8 "
-                    "digits. Settings: defaults < --config FILE < flags.")
+        "sigmoid, SGD lr 0.008 momentum 0.9, batch 100) on scikit-learn's 8x8 "
+        "digits. Settings: defaults < --config FILE < flags.",
+    )
     add = train_parser.add_argument
     defaults = TrainConfig()
     add("--config", metavar="FILE", help="TOML file with settings ([train] table or top level)")
     data = train_parser.add_argument_group("data")
-    data.add_argument("--dataset", default=None,
-                      help=f"digits, mnist, fashion-mnist, or a .csv/.npz path "
-                           f"[{defaults.dataset}]")
+    data.add_argument(
+        "--dataset",
+        default=None,
+        help=f"digits, mnist, fashion-mnist, or a .csv/.npz path [{defaults.dataset}]",
+    )
     data.add_argument("--data-dir", default=None, help="directory with the IDX files")
-    data.add_argument("--download", action="store_true", default=None,
-                      help="download MNIST/Fashion-MNIST if missing (needs pooch)")
-    data.add_argument("--val-fraction", type=float, default=None,
-                      help=f"share of training data held out [{defaults.val_fraction}]")
-    data.add_argument("--standardize", action="store_true", default=None,
-                      help="standardise features with training statistics")
+    data.add_argument(
+        "--download",
+        action="store_true",
+        default=None,
+        help="download MNIST/Fashion-MNIST if missing (needs pooch)",
+    )
+    data.add_argument(
+        "--val-fraction",
+        type=float,
+        default=None,
+        help=f"share of training data held out [{defaults.val_fraction}]",
+    )
+    data.add_argument(
+        "--standardize",
+        action="store_true",
+        default=None,
+        help="standardise features with training statistics",
+    )
     model = train_parser.add_argument_group("model")
-    model.add_argument("--hidden", type=int, nargs="*", default=None, metavar="UNITS",
-                       help=f"hidden layer sizes [{' '.join(map(str, defaults.hidden))}]")
-    model.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None,
-                       help=f"[{defaults.activation}]")
-    model.add_argument("--batch-norm", action="store_true", default=None,
-                       help="BatchNorm1d after every hidden Linear")
+    model.add_argument(
+        "--hidden",
+        type=int,
+        nargs="*",
+        default=None,
+        metavar="UNITS",
+        help=f"hidden layer sizes [{' '.join(map(str, defaults.hidden))}]",
+    )
+    model.add_argument(
+        "--activation", choices=sorted(ACTIVATIONS), default=None, help=f"[{defaults.activation}]"
+    )
+    model.add_argument(
+        "--batch-norm",
+        action="store_true",
+        default=None,
+        help="BatchNorm1d after every hidden Linear",
+    )
     model.add_argument("--dropout", type=float, default=None, help="dropout probability [0]")
-    model.add_argument("--init", choices=INITS, default=None,
-                       help="weight init: PyTorch's default, the course's N(0, 1), the notes' "
-                            "Gaussian(0, 1/m), Xavier or Kaiming [course]")
-    model.add_argument("--dtype", choices=("float32", "float64"), default=None,
-                       help=f"[{defaults.dtype}]")
+    model.add_argument(
+        "--init",
+        choices=INITS,
+        default=None,
+        help="weight init: PyTorch's default, the course's N(0, 1), the notes' "
+        "Gaussian(0, 1/m), Xavier or Kaiming [course]",
+    )
+    model.add_argument(
+        "--dtype", choices=("float32", "float64"), default=None, help=f"[{defaults.dtype}]"
+    )
     training = train_parser.add_argument_group("training")
-    training.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
-                          help=f"[{defaults.optimizer}]")
+    training.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default=None, help=f"[{defaults.optimizer}]"
+    )
     training.add_argument("--lr", type=float, default=None, help=f"learning rate [{defaults.lr}]")
-    training.add_argument("--momentum", type=float, default=None,
-                          help=f"SGD/RMSprop momentum [{defaults.momentum}]")
+    training.add_argument(
+        "--momentum", type=float, default=None, help=f"SGD/RMSprop momentum [{defaults.momentum}]"
+    )
     training.add_argument("--weight-decay", type=float, default=None, help="L2 penalty [0]")
-    training.add_argument("--schedule", choices=SCHEDULES, default=None,
-                          help="learning-rate schedule, stepped per epoch [none]")
+    training.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=None,
+        help="learning-rate schedule, stepped per epoch [none]",
+    )
     training.add_argument("--epochs", type=int, default=None, help=f"[{defaults.epochs}]")
-    training.add_argument("--batch-size", type=int, default=None,
-                          help=f"[{defaults.batch_size}]")
-    training.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
-                          help="stop after PATIENCE epochs without a better val loss and "
-                               "restore the best weights")
-    training.add_argument("--input-noise", type=float, default=None, metavar="SIGMA",
-                          help="Gaussian noise added to training inputs [0]")
-    training.add_argument("--max-grad-norm", type=float, default=None,
-                          help="clip the global gradient norm")
+    training.add_argument("--batch-size", type=int, default=None, help=f"[{defaults.batch_size}]")
+    training.add_argument(
+        "--early-stopping",
+        type=int,
+        default=None,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better val loss and restore the best weights",
+    )
+    training.add_argument(
+        "--input-noise",
+        type=float,
+        default=None,
+        metavar="SIGMA",
+        help="Gaussian noise added to training inputs [0]",
+    )
+    training.add_argument(
+        "--max-grad-norm", type=float, default=None, help="clip the global gradient norm"
+    )
     training.add_argument("--seed", type=int, default=None, help=f"[{defaults.seed}]")
     output = train_parser.add_argument_group("output")
     output.add_argument("--out", default=None, help=f"run directory [{defaults.out}]")
-    output.add_argument("--resume", action="store_true",
-                        help="continue the run in --out from its checkpoint")
+    output.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its checkpoint"
+    )
     output.add_argument("--no-progress", action="store_true", help="no progress bar")
-    output.add_argument("--diagnostics", action="store_true", default=None,
-                        help="record per-layer weight/gradient norms, update ratios, "
-                             "saturated and dead units; print advice, save "
-                             "diagnostics.json and diagnostics.png")
+    output.add_argument(
+        "--diagnostics",
+        action="store_true",
+        default=None,
+        help="record per-layer weight/gradient norms, update ratios, "
+        "saturated and dead units; print advice, save "
+        "diagnostics.json and diagnostics.png",
+    )
 
     _add_toy_parser(commands)
 
     evaluate_parser = commands.add_parser(
-        "evaluate", help="accuracy, loss, per-class scores and confusion matrix of a model",
-        description="Evaluate a saved model on the test split of a data set.")
+        "evaluate",
+        help="accuracy, loss, per-class scores and confusion matrix of a model",
+        description="Evaluate a saved model on the test split of a data set.",
+    )
     evaluate_parser.add_argument("model", help="model.npz or a run directory")
-    evaluate_parser.add_argument("--dataset", default=None,
-                                 help="data set (default: the one it was trained on)")
+    evaluate_parser.add_argument(
+        "--dataset", default=None, help="data set (default: the one it was trained on)"
+    )
     evaluate_parser.add_argument("--data-dir", default=None)
     evaluate_parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
 
     predict_parser = commands.add_parser(
-        "predict", help="write predicted labels and probabilities to CSV",
+        "predict",
+        help="write predicted labels and probabilities to CSV",
         description="Predict with a saved model. Input: a CSV of feature rows (optional "
-                    "header) or an .npz with an array 'X'.")
+        "header) or an .npz with an array 'X'.",
+    )
     predict_parser.add_argument("model", help="model.npz or a run directory")
     predict_parser.add_argument("--input", required=True, help="CSV or .npz of features")
     predict_parser.add_argument("--output", required=True, help="CSV to write")
 
     from mytorch.sweep import add_arguments as add_sweep_arguments
 
-    add_sweep_arguments(commands.add_parser(
-        "sweep", help="run a grid or random search of train runs on Dask",
-        description="Run every run of a sweep file as a Dask task (needs dask[distributed])."))
+    add_sweep_arguments(
+        commands.add_parser(
+            "sweep",
+            help="run a grid or random search of train runs on Dask",
+            description="Run every run of a sweep file as a Dask task (needs dask[distributed]).",
+        )
+    )
     return parser
 
 
@@ -686,12 +860,14 @@ def _add_toy_parser(commands: Any) -> None:
     from mytorch.datasets.toy import TOY_DATASETS
 
     toy_parser = commands.add_parser(
-        "toy", help="train on a 2-D toy data set and save its decision boundary over epochs",
+        "toy",
+        help="train on a 2-D toy data set and save its decision boundary over epochs",
         description="Train an MLP on a 2-D data set (blobs, xor, moons, circles, spirals) "
-                    "and save pictures of its decision boundary from epoch 0 to the last: "
-                    "boundary_000.png, boundary_001.png, ... (and boundary.gif with --gif). "
-                    "--hidden with no sizes trains a network without a hidden layer.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "and save pictures of its decision boundary from epoch 0 to the last: "
+        "boundary_000.png, boundary_001.png, ... (and boundary.gif with --gif). "
+        "--hidden with no sizes trains a network without a hidden layer.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add = toy_parser.add_argument
     add("--dataset", choices=TOY_DATASETS, default="xor", help="which 2-D problem")
     add("--n-samples", type=int, default=400, help="number of points")
@@ -732,11 +908,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             train(_train_config(args), resume=args.resume, progress=not args.no_progress)
         elif args.command == "toy":
-            toy(TrainConfig(dataset=args.dataset, hidden=args.hidden, activation=args.activation,
-                            init=args.init, optimizer=args.optimizer, lr=args.lr,
-                            momentum=args.momentum, epochs=args.epochs,
-                            batch_size=args.batch_size, seed=args.seed, out=args.out),
-                frames=args.frames, n_samples=args.n_samples, noise=args.noise, gif=args.gif)
+            toy(
+                TrainConfig(
+                    dataset=args.dataset,
+                    hidden=args.hidden,
+                    activation=args.activation,
+                    init=args.init,
+                    optimizer=args.optimizer,
+                    lr=args.lr,
+                    momentum=args.momentum,
+                    epochs=args.epochs,
+                    batch_size=args.batch_size,
+                    seed=args.seed,
+                    out=args.out,
+                ),
+                frames=args.frames,
+                n_samples=args.n_samples,
+                noise=args.noise,
+                gif=args.gif,
+            )
         elif args.command == "evaluate":
             report = evaluate(args.model, args.dataset, args.data_dir)
             if args.json:

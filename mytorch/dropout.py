@@ -42,8 +42,9 @@ class Dropout(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return x * mask / (1 - p) in training mode, x in eval mode."""
-        check_float_array(x, "Dropout", ndim=None, allow_empty=True,
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            x, "Dropout", ndim=None, allow_empty=True, finite=not self._input_is_trusted
+        )
         if not self.training or self.p == 0:
             self.mask = np.ones((), dtype=x.dtype)
             return x
@@ -59,8 +60,14 @@ class Dropout(Module):
         """Return grad_output * mask (the same units are dropped and scaled)."""
         where = "Dropout.backward"
         require_forward(self.mask, where)
-        check_float_array(grad_output, where, ndim=None, allow_empty=True, name="grad_output",
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            grad_output,
+            where,
+            ndim=None,
+            allow_empty=True,
+            name="grad_output",
+            finite=not self._input_is_trusted,
+        )
         if self.mask.ndim and grad_output.shape != self.mask.shape:
             raise ValueError(
                 f"{where}: expected grad_output of shape {self.mask.shape} (the output's), "

@@ -49,8 +49,9 @@ class GradcheckReport(dict):
         return "\n".join(lines)
 
 
-def numeric_gradient(array: np.ndarray, evaluate: Callable[[], float], eps: float = 1e-6
-                     ) -> np.ndarray:
+def numeric_gradient(
+    array: np.ndarray, evaluate: Callable[[], float], eps: float = 1e-6
+) -> np.ndarray:
     """Central differences (f(a + eps) - f(a - eps)) / (2 eps) for every element of ``array``.
 
     ``array`` is perturbed in place, one element at a time, and restored; ``evaluate()``
@@ -136,8 +137,9 @@ def gradcheck(
                 "convert the inputs and the module with .to(np.float64)"
             )
     is_loss = isinstance(module, Criterion)
-    generators = [m.rng for m in module.modules() if isinstance(getattr(m, "rng", None),
-                                                                 np.random.Generator)]
+    generators = [
+        m.rng for m in module.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)
+    ]
     rng_states = [g.bit_generator.state for g in generators]
     saved_state = {k: np.array(v, copy=True) for k, v in module.state_dict().items()}
     x = np.array(inputs[0], dtype=np.float64, copy=True)

@@ -128,8 +128,9 @@ class Linear(Module):
             generator = check_rng(rng, where)
             weight = generator.uniform(-bound, bound, (out_feature, in_feature))
         else:
-            weight = self._init_array(weight_init_fn(in_feature, out_feature),
-                                      (in_feature, out_feature), "weight_init_fn").T
+            weight = self._init_array(
+                weight_init_fn(in_feature, out_feature), (in_feature, out_feature), "weight_init_fn"
+            ).T
         self.weight = Parameter(np.ascontiguousarray(weight, dtype=self.dtype))
         if not bias:
             self.bias = None
@@ -157,8 +158,13 @@ class Linear(Module):
     # ------------------------------------------------------------------ forward/backward
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return x W + b, shape (N, out_features); remember x for backward."""
-        check_float_array(x, type(self).__name__, features=self.in_features, dtype=self.dtype,
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            x,
+            type(self).__name__,
+            features=self.in_features,
+            dtype=self.dtype,
+            finite=not self._input_is_trusted,
+        )
         self.x = x
         out = x @ self.weight.data.T
         if self.bias is not None:
@@ -173,8 +179,9 @@ class Linear(Module):
         """
         where = f"{type(self).__name__}.backward"
         require_forward(self.x, where)
-        check_float_array(delta, where, dtype=self.dtype, name="delta",
-                          finite=not self._input_is_trusted)
+        check_float_array(
+            delta, where, dtype=self.dtype, name="delta", finite=not self._input_is_trusted
+        )
         if delta.shape != (self.x.shape[0], self.out_features):
             raise ValueError(
                 f"{where}: expected delta of shape {(self.x.shape[0], self.out_features)} "
@@ -233,5 +240,7 @@ class Linear(Module):
         return np.zeros((1, self.out_features), self.dtype) if grad is None else grad.reshape(1, -1)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

@@ -159,20 +159,22 @@ class BCEWithLogitsLoss(Criterion):
         super().__init__(reduction)
         where = type(self).__name__
         self.weight = None if weight is None else check_weights(weight, where)
-        self.pos_weight = None if pos_weight is None else check_weights(pos_weight, where,
-                                                                        "pos_weight")
+        self.pos_weight = (
+            None if pos_weight is None else check_weights(pos_weight, where, "pos_weight")
+        )
 
     def forward(self, output: np.ndarray, target: np.ndarray):
         self._check_output(output, ndim=None)
-        check_float_array(target, "BCEWithLogitsLoss", ndim=None, dtype=output.dtype,
-                          name="target")
+        check_float_array(target, "BCEWithLogitsLoss", ndim=None, dtype=output.dtype, name="target")
         if target.shape != output.shape:
             raise ValueError(
                 f"BCEWithLogitsLoss: expected target of shape {output.shape}, got {target.shape}"
             )
         if target.size and (target.min() < 0 or target.max() > 1):
-            raise ValueError("BCEWithLogitsLoss: expected target values in [0, 1], got "
-                             f"values in [{target.min()}, {target.max()}]")
+            raise ValueError(
+                "BCEWithLogitsLoss: expected target values in [0, 1], got "
+                f"values in [{target.min()}, {target.max()}]"
+            )
         self.logits, self.labels = output, target
         x, y = output, target
         softplus_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))  # log(1 + e^-x)
@@ -187,8 +189,9 @@ class BCEWithLogitsLoss(Criterion):
         if self.weight is not None:
             per = per * self.weight
             grad = grad * self.weight
-        return self._finish(per.astype(x.dtype, copy=False), grad.astype(x.dtype, copy=False),
-                            x.size)
+        return self._finish(
+            per.astype(x.dtype, copy=False), grad.astype(x.dtype, copy=False), x.size
+        )
 
 
 def _class_weight(weight, n_classes: int, dtype, where: str):
@@ -353,8 +356,9 @@ class MultiMarginLoss(Criterion):
         - output: (N, C) scores; target: (N,) class indices.
     """
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight=None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
+    ) -> None:
         super().__init__(reduction)
         if p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: expected p to be 1 or 2, got {p!r}")
@@ -381,8 +385,9 @@ class MultiMarginLoss(Criterion):
         per = per_class.sum(axis=1) / c
         grad = d_per_class / c
         grad[rows, target] = -grad.sum(axis=1)
-        return self._finish(per.astype(output.dtype, copy=False),
-                            grad.astype(output.dtype, copy=False), n)
+        return self._finish(
+            per.astype(output.dtype, copy=False), grad.astype(output.dtype, copy=False), n
+        )
 
     def extra_repr(self) -> str:
         return f"p={self.p}, margin={self.margin}, reduction={self.reduction!r}"

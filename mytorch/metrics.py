@@ -29,10 +29,12 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
            [1, 1]])
     """
     n_classes = check_positive_int(n_classes, "confusion_matrix", "n_classes")
-    y_true = check_class_indices(y_true, "confusion_matrix", n_classes=n_classes,
-                                 n_samples=len(y_true), name="y_true")
-    y_pred = check_class_indices(y_pred, "confusion_matrix", n_classes=n_classes,
-                                 n_samples=len(y_true), name="y_pred")
+    y_true = check_class_indices(
+        y_true, "confusion_matrix", n_classes=n_classes, n_samples=len(y_true), name="y_true"
+    )
+    y_pred = check_class_indices(
+        y_pred, "confusion_matrix", n_classes=n_classes, n_samples=len(y_true), name="y_pred"
+    )
     flat = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
     return flat.reshape(n_classes, n_classes).astype(np.int64)
 
@@ -64,6 +66,8 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of samples whose prediction equals the label."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise ValueError(f"accuracy: expected two non-empty label arrays of one shape, got "
-                         f"{y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"accuracy: expected two non-empty label arrays of one shape, got "
+            f"{y_true.shape} and {y_pred.shape}"
+        )
     return float(np.mean(y_true == y_pred))

@@ -261,8 +261,10 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        children = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in
-                    self._modules.items()]
+        children = [
+            f"  ({name}): " + repr(child).replace("\n", "\n  ")
+            for name, child in self._modules.items()
+        ]
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"

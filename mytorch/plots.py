@@ -18,19 +18,19 @@ def _pyplot():
         matplotlib.use("Agg")  # files only; never needs a display
         import matplotlib.pyplot as plt
     except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plots need matplotlib: pip install 'mytorch[cli]'"
-        ) from error
+        raise ImportError("plots need matplotlib: pip install 'mytorch[cli]'") from error
     return plt
 
 
 def _save(figure: Any, path: str | os.PathLike) -> None:
-    atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=150,
-                                                   bbox_inches="tight"))
+    atomic_write(
+        path, lambda file: figure.savefig(file, format="png", dpi=150, bbox_inches="tight")
+    )
 
 
-def plot_learning_curves(history: dict[str, Any], path: str | os.PathLike,
-                         title: str = "Learning curves") -> None:
+def plot_learning_curves(
+    history: dict[str, Any], path: str | os.PathLike, title: str = "Learning curves"
+) -> None:
     """Draw training/validation loss and error per epoch side by side; save a PNG.
 
     Parameters
@@ -46,11 +46,14 @@ def plot_learning_curves(history: dict[str, Any], path: str | os.PathLike,
     plt = _pyplot()
     epochs = np.asarray(history["epoch"])
     figure, (loss_axis, error_axis) = plt.subplots(1, 2, figsize=(10, 4))
-    for axis, key, label in ((loss_axis, "loss", "Loss (cross-entropy)"),
-                             (error_axis, "error", "Error rate")):
+    for axis, key, label in (
+        (loss_axis, "loss", "Loss (cross-entropy)"),
+        (error_axis, "error", "Error rate"),
+    ):
         for split, style in (("train", "-o"), ("val", "-s")):
-            values = np.array([np.nan if v is None else v for v in history[f"{split}_{key}"]],
-                              dtype=float)
+            values = np.array(
+                [np.nan if v is None else v for v in history[f"{split}_{key}"]], dtype=float
+            )
             if np.all(np.isnan(values)):
                 continue
             name = "training" if split == "train" else "validation"
@@ -71,8 +74,12 @@ def plot_learning_curves(history: dict[str, Any], path: str | os.PathLike,
     plt.close(figure)
 
 
-def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str],
-                          path: str | os.PathLike, title: str = "Confusion matrix") -> None:
+def plot_confusion_matrix(
+    matrix: np.ndarray,
+    class_names: Sequence[str],
+    path: str | os.PathLike,
+    title: str = "Confusion matrix",
+) -> None:
     """Draw a confusion matrix (rows: true class, columns: predicted), row-normalised colours
     with counts written in each cell; save a PNG."""
     plt = _pyplot()
@@ -90,8 +97,15 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str],
     for i in range(n):
         for j in range(n):
             if matrix[i, j]:
-                axis.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
-                          color="white" if rates[i, j] > 0.5 else "black")
+                axis.text(
+                    j,
+                    i,
+                    str(matrix[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if rates[i, j] > 0.5 else "black",
+                )
     accuracy = np.trace(matrix) / max(matrix.sum(), 1)
     axis.set_title(f"{title} (accuracy {accuracy:.2%})")
     figure.tight_layout()

@@ -69,12 +69,21 @@ def describe(module: Module) -> dict[str, Any]:
     if isinstance(module, Sequential):
         return {"type": "Sequential", "modules": [describe(m) for m in module]}
     if isinstance(module, Linear):
-        return {"type": "Linear", "in_features": module.in_features,
-                "out_features": module.out_features, "bias": module.bias is not None}
+        return {
+            "type": "Linear",
+            "in_features": module.in_features,
+            "out_features": module.out_features,
+            "bias": module.bias is not None,
+        }
     if isinstance(module, BatchNorm1d):
-        return {"type": "BatchNorm1d", "num_features": module.num_features, "eps": module.eps,
-                "momentum": module.momentum, "affine": module.affine,
-                "track_running_stats": module.track_running_stats}
+        return {
+            "type": "BatchNorm1d",
+            "num_features": module.num_features,
+            "eps": module.eps,
+            "momentum": module.momentum,
+            "affine": module.affine,
+            "track_running_stats": module.track_running_stats,
+        }
     if isinstance(module, Dropout):
         return {"type": "Dropout", "p": module.p}
     if type(module).__name__ in _ACTIVATIONS and isinstance(module, act.Activation):
@@ -86,9 +95,22 @@ def describe(module: Module) -> dict[str, Any]:
     )
 
 
-_ACTIVATIONS = {cls.__name__: cls for cls in (
-    act.Identity, act.Step, act.Sigmoid, act.Tanh, act.ReLU, act.LeakyReLU, act.ELU, act.GELU,
-    act.Softplus, act.Softmax, act.LogSoftmax)}
+_ACTIVATIONS = {
+    cls.__name__: cls
+    for cls in (
+        act.Identity,
+        act.Step,
+        act.Sigmoid,
+        act.Tanh,
+        act.ReLU,
+        act.LeakyReLU,
+        act.ELU,
+        act.GELU,
+        act.Softplus,
+        act.Softmax,
+        act.LogSoftmax,
+    )
+}
 
 
 def _build(spec: Any, dtype: np.dtype, where: str) -> Module:
@@ -118,15 +140,15 @@ def _declared_size(spec: Any, where: str, depth: int = 0) -> int:
     instead of allocating gigabytes, and so that nesting cannot exhaust the stack.
     """
     if depth > _MAX_NESTING:
-        raise ModelFileError(f"{where}: the architecture is nested more than "
-                             f"{_MAX_NESTING} levels deep")
+        raise ModelFileError(
+            f"{where}: the architecture is nested more than {_MAX_NESTING} levels deep"
+        )
     if not isinstance(spec, dict):
         return 0
 
     def size(key: str) -> int:
         value = spec.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
-            else 0
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
     kind = spec.get("type")
     if kind == "Sequential" and isinstance(spec.get("modules"), list):
@@ -329,8 +351,9 @@ def load(path: str | os.PathLike, *, return_metadata: bool = False):
         )
     model = _build(header.get("architecture"), np.dtype(dtype_name), where)
     if _checksum(arrays, header) != header.get("checksum"):
-        raise ModelFileError(f"{where}: checksum mismatch: the arrays or the header were "
-                             "changed or damaged")
+        raise ModelFileError(
+            f"{where}: checksum mismatch: the arrays or the header were changed or damaged"
+        )
     expected = model.state_dict()
     if set(expected) != set(arrays):
         raise ModelFileError(
@@ -354,8 +377,9 @@ def _read(path: str | os.PathLike, where: str) -> tuple[dict, dict[str, np.ndarr
         # Our own handle: np.load leaves the file open when the zip is broken.
         with open(path, "rb") as handle:
             if not zipfile.is_zipfile(handle):
-                raise ModelFileError(f"{where}: the file is truncated or corrupt: it is not "
-                                     "an .npz (zip) archive")
+                raise ModelFileError(
+                    f"{where}: the file is truncated or corrupt: it is not an .npz (zip) archive"
+                )
             handle.seek(0)
             with np.load(handle, allow_pickle=False) as archive:
                 names = list(archive.files)
@@ -405,8 +429,11 @@ def _flatten_state(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, dict):
-        return {"__dict__": [[_flatten_state(k, arrays), _flatten_state(v, arrays)]
-                             for k, v in value.items()]}
+        return {
+            "__dict__": [
+                [_flatten_state(k, arrays), _flatten_state(v, arrays)] for k, v in value.items()
+            ]
+        }
     if isinstance(value, tuple):
         return {"__tuple__": [_flatten_state(v, arrays) for v in value]}
     if isinstance(value, list):
@@ -427,8 +454,10 @@ def _unflatten_state(value: Any, arrays: dict[str, np.ndarray], where: str) -> A
         if set(value) == {"__tuple__"}:
             return tuple(_unflatten_state(v, arrays, where) for v in value["__tuple__"])
         if set(value) == {"__dict__"}:
-            return {_unflatten_state(k, arrays, where): _unflatten_state(v, arrays, where)
-                    for k, v in value["__dict__"]}
+            return {
+                _unflatten_state(k, arrays, where): _unflatten_state(v, arrays, where)
+                for k, v in value["__dict__"]
+            }
         raise ModelFileError(f"{where}: malformed checkpoint entry")
     return value
 
@@ -442,8 +471,12 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """
     arrays: dict[str, np.ndarray] = {}
     tree = _flatten_state(state, arrays)
-    header = {"format": _CHECKPOINT_FORMAT, "format_version": FORMAT_VERSION,
-              "library_version": _library_version(), "state": tree}
+    header = {
+        "format": _CHECKPOINT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "library_version": _library_version(),
+        "state": tree,
+    }
     header = json.loads(json.dumps(header, allow_nan=True))
     header["checksum"] = _checksum(arrays, header)
     payload = dict(arrays)
@@ -463,13 +496,17 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     header, arrays = _read(path, where)
     if header.get("format") != _CHECKPOINT_FORMAT:
         raise ModelFileError(f"{where}: not a MyTorch checkpoint")
-    if not isinstance(header.get("format_version"), int) or \
-            header["format_version"] > FORMAT_VERSION:
-        raise ModelFileError(f"{where}: unsupported format version "
-                             f"{header.get('format_version')!r}")
+    if (
+        not isinstance(header.get("format_version"), int)
+        or header["format_version"] > FORMAT_VERSION
+    ):
+        raise ModelFileError(
+            f"{where}: unsupported format version {header.get('format_version')!r}"
+        )
     if _checksum(arrays, header) != header.get("checksum"):
-        raise ModelFileError(f"{where}: checksum mismatch: the arrays or the state were "
-                             "changed or damaged")
+        raise ModelFileError(
+            f"{where}: checksum mismatch: the arrays or the state were changed or damaged"
+        )
     try:
         return _unflatten_state(header.get("state"), arrays, where)
     except (TypeError, ValueError, RecursionError) as error:

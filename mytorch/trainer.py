@@ -72,8 +72,7 @@ class History:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (NaN becomes None)."""
         out: dict[str, Any] = {
-            name: [None if np.isnan(v) else v for v in getattr(self, name)]
-            for name in self.COLUMNS
+            name: [None if np.isnan(v) else v for v in getattr(self, name)] for name in self.COLUMNS
         }
         out["epoch"] = list(range(1, len(self) + 1))
         out["stopped_epoch"] = self.stopped_epoch
@@ -87,8 +86,9 @@ class History:
         """Rebuild a History from :meth:`to_dict` output (resuming a run)."""
         history = cls()
         for name in cls.COLUMNS:
-            getattr(history, name).extend(np.nan if v is None else float(v)
-                                          for v in data.get(name, []))
+            getattr(history, name).extend(
+                np.nan if v is None else float(v) for v in data.get(name, [])
+            )
         history.stopped_epoch = data.get("stopped_epoch")
         history.best_epoch = data.get("best_epoch")
         history.diagnostics = list(data.get("diagnostics", []))
@@ -129,11 +129,17 @@ class EarlyStopping(Callback):
         Load the best epoch's parameters and buffers back into the model at the end.
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 restore_best_weights: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+    ) -> None:
         if monitor not in History.COLUMNS:
-            raise ValueError(f"EarlyStopping: expected monitor in {History.COLUMNS}, "
-                             f"got {monitor!r}")
+            raise ValueError(
+                f"EarlyStopping: expected monitor in {History.COLUMNS}, got {monitor!r}"
+            )
         self.monitor = monitor
         self.patience = check_positive_int(patience, "EarlyStopping", "patience")
         self.min_delta = check_number(min_delta, "EarlyStopping", "min_delta", low=0)
@@ -148,8 +154,10 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         value = logs.get(self.monitor, np.nan)
         if np.isnan(value):
-            raise ValueError(f"EarlyStopping: '{self.monitor}' is not available; pass "
-                             "validation data to fit() or monitor a training column")
+            raise ValueError(
+                f"EarlyStopping: '{self.monitor}' is not available; pass "
+                "validation data to fit() or monitor a training column"
+            )
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
@@ -216,29 +224,45 @@ class Trainer:
     True
     """
 
-    def __init__(self, model: Any, criterion: Any, optimizer: Any = None, *,
-                 scheduler: Any = None, callbacks: Any = (), input_noise: float = 0.0,
-                 max_grad_norm: float | None = None,
-                 rng: np.random.Generator | int | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        criterion: Any,
+        optimizer: Any = None,
+        *,
+        scheduler: Any = None,
+        callbacks: Any = (),
+        input_noise: float = 0.0,
+        max_grad_norm: float | None = None,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
         if not (callable(model) and callable(getattr(model, "backward", None))):
-            raise TypeError(f"Trainer: expected model to be a Module (callable, with "
-                            f"backward()), got {model!r}")
+            raise TypeError(
+                f"Trainer: expected model to be a Module (callable, with backward()), got {model!r}"
+            )
         if not callable(criterion):
-            raise TypeError(f"Trainer: expected criterion to be a loss such as "
-                            f"nn.CrossEntropyLoss(), got {criterion!r}")
+            raise TypeError(
+                f"Trainer: expected criterion to be a loss such as "
+                f"nn.CrossEntropyLoss(), got {criterion!r}"
+            )
         if optimizer is not None and not all(
-                callable(getattr(optimizer, name, None)) for name in ("step", "zero_grad")):
-            raise TypeError(f"Trainer: expected optimizer to have step() and zero_grad() "
-                            f"(e.g. optim.SGD(model.parameters(), lr=0.1)), got {optimizer!r}")
+            callable(getattr(optimizer, name, None)) for name in ("step", "zero_grad")
+        ):
+            raise TypeError(
+                f"Trainer: expected optimizer to have step() and zero_grad() "
+                f"(e.g. optim.SGD(model.parameters(), lr=0.1)), got {optimizer!r}"
+            )
         self.model = model
         self.criterion = criterion
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.callbacks = list(callbacks)
         self.input_noise = check_number(input_noise, "Trainer", "input_noise", low=0)
-        self.max_grad_norm = (None if max_grad_norm is None else
-                              check_number(max_grad_norm, "Trainer", "max_grad_norm", low=0,
-                                           low_inclusive=False))
+        self.max_grad_norm = (
+            None
+            if max_grad_norm is None
+            else check_number(max_grad_norm, "Trainer", "max_grad_norm", low=0, low_inclusive=False)
+        )
         self.rng = check_rng(rng, "Trainer")
         self.history = History()
         self.stop_training = False
@@ -249,8 +273,10 @@ class Trainer:
     def training_step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """Train on one batch; return the output and the sum of per-sample losses."""
         if self.optimizer is None:
-            raise TypeError("Trainer: no optimizer was given; pass one, e.g. "
-                            "optim.SGD(model.parameters(), lr=0.1)")
+            raise TypeError(
+                "Trainer: no optimizer was given; pass one, e.g. "
+                "optim.SGD(model.parameters(), lr=0.1)"
+            )
         self.optimizer.zero_grad()
         try:
             output = self.model(x)
@@ -341,8 +367,10 @@ class Trainer:
                 for index, layer in enumerate(copy.deepcopy(self.model)):
                     output = layer(output)
                     if not np.isfinite(output).all():
-                        return (f"layer {index} ({type(layer).__name__}) is the first whose "
-                                "output holds NaN or inf")
+                        return (
+                            f"layer {index} ({type(layer).__name__}) is the first whose "
+                            "output holds NaN or inf"
+                        )
         except Exception:  # a diagnosis only; the original error is what matters
             return ""
         return ""
@@ -393,9 +421,18 @@ class Trainer:
         n = len(X)
         return loss_total / n, (errors / n if classify else np.nan)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 32,
-            val_data: tuple[np.ndarray, np.ndarray] | None = None, shuffle: bool = True,
-            shuffle_rng: Any = None, progress: Any = None) -> History:
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        epochs: int,
+        batch_size: int = 32,
+        val_data: tuple[np.ndarray, np.ndarray] | None = None,
+        shuffle: bool = True,
+        shuffle_rng: Any = None,
+        progress: Any = None,
+    ) -> History:
         """Train for ``epochs`` passes over (X, y); return the :class:`History`.
 
         Parameters
@@ -420,14 +457,24 @@ class Trainer:
             have ``set_postfix(**numbers)``.
         """
         epochs = check_positive_int(epochs, "Trainer.fit", "epochs")
-        if val_data is not None and not (isinstance(val_data, (tuple, list))
-                                         and len(val_data) == 2):
-            got = (f"array of shape {val_data.shape}" if isinstance(val_data, np.ndarray)
-                   else repr(val_data))
-            raise TypeError(f"Trainer.fit: expected val_data to be a pair (X_val, y_val), "
-                            f"got {got}")
-        loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle,
-                            rng=self.rng if shuffle_rng is None else shuffle_rng)
+        if val_data is not None and not (
+            isinstance(val_data, (tuple, list)) and len(val_data) == 2
+        ):
+            got = (
+                f"array of shape {val_data.shape}"
+                if isinstance(val_data, np.ndarray)
+                else repr(val_data)
+            )
+            raise TypeError(
+                f"Trainer.fit: expected val_data to be a pair (X_val, y_val), got {got}"
+            )
+        loader = DataLoader(
+            X,
+            y,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            rng=self.rng if shuffle_rng is None else shuffle_rng,
+        )
         classify = _is_classification(self.criterion, y)
         self.stop_training = False
         for callback in self.callbacks:
@@ -453,8 +500,11 @@ class Trainer:
                     if classify:
                         postfix["acc"] = f"{1 - errors / seen:.4f}"
                     batches.set_postfix(postfix, refresh=False)
-            logs = {"train_loss": loss_total / seen,
-                    "train_error": errors / seen if classify else np.nan, "lr": lr}
+            logs = {
+                "train_loss": loss_total / seen,
+                "train_error": errors / seen if classify else np.nan,
+                "lr": lr,
+            }
             if val_data is not None:
                 logs["val_loss"], logs["val_error"] = self.evaluate(*val_data)
             logs["seconds"] = time.perf_counter() - started
@@ -482,9 +532,17 @@ class Trainer:
             self.scheduler.step()
 
 
-def fit(model: Any, criterion: Criterion, optimizer: Any, train_data: tuple[np.ndarray, np.ndarray],
-        val_data: tuple[np.ndarray, np.ndarray] | None = None, *, epochs: int,
-        batch_size: int = 32, **trainer_options: Any) -> History:
+def fit(
+    model: Any,
+    criterion: Criterion,
+    optimizer: Any,
+    train_data: tuple[np.ndarray, np.ndarray],
+    val_data: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    **trainer_options: Any,
+) -> History:
     """Train ``model`` on ``train_data`` = (X, y); a one-call form of :class:`Trainer`.
 
     ``trainer_options`` go to ``Trainer`` (scheduler, callbacks, input_noise,

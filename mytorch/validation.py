@@ -162,9 +162,7 @@ def check_class_indices(
     if not isinstance(y, np.ndarray):
         raise TypeError(f"{where}: expected {name} to be a numpy.ndarray, got {_describe(y)}")
     if y.dtype.kind not in "iu":
-        raise TypeError(
-            f"{where}: expected integer class indices as {name}, got dtype {y.dtype}"
-        )
+        raise TypeError(f"{where}: expected integer class indices as {name}, got dtype {y.dtype}")
     if y.ndim != 1:
         raise ValueError(f"{where}: expected {name} of shape ({n_samples},), got {y.shape}")
     if y.shape[0] != n_samples:
@@ -197,8 +195,10 @@ def check_probabilities(
     tolerance = 1e-4 if y.dtype == np.float32 else 1e-6
     sums = y.sum(axis=1)
     if y.size and (y.min() < 0 or np.abs(sums - 1).max() > tolerance):
-        row = int(np.argmax(np.abs(sums - 1))) if np.abs(sums - 1).max() > tolerance else int(
-            np.argmin(y.min(axis=1))
+        row = (
+            int(np.argmax(np.abs(sums - 1)))
+            if np.abs(sums - 1).max() > tolerance
+            else int(np.argmin(y.min(axis=1)))
         )
         raise ValueError(
             f"{where}: expected each row of {name} to be a probability vector "
@@ -300,8 +300,9 @@ def check_weights(weight: Any, where: str, name: str = "weight") -> np.ndarray:
     try:
         array = np.asarray(weight, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{where}: expected {name} to be an array of numbers, got {weight!r}") \
-            from None
+        raise TypeError(
+            f"{where}: expected {name} to be an array of numbers, got {weight!r}"
+        ) from None
     if array.size and not (np.isfinite(array).all() and array.min() >= 0):
         raise ValueError(
             f"{where}: expected {name} to hold finite values >= 0, got {array.tolist()}"

@@ -15,9 +15,21 @@ def _ruff() -> list[str]:
     return [found]
 
 
+PATHS = ["mytorch", "hw1", "tests", "tools", "bench", "examples"]
+
+
+def test_ruff_format_leaves_every_file_as_it_is():
+    result = subprocess.run(
+        [*_ruff(), "format", "--check", *PATHS], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_ruff_check_passes_on_package_tests_and_tools():
     result = subprocess.run(
-        [*_ruff(), "check", "mytorch", "hw1", "tests", "tools", "bench", "examples"],
-        cwd=ROOT, capture_output=True, text=True,
+        [*_ruff(), "check", *PATHS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

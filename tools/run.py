@@ -35,16 +35,18 @@ def ensure_environment(extras: str) -> Path:
         try:
             venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
         except Exception as error:  # ensurepip missing on some Linux distributions
-            sys.exit(f"[setup] could not create a virtual environment ({error}); on Debian or "
-                     "Ubuntu install it with: apt-get install python3-venv")
+            sys.exit(
+                f"[setup] could not create a virtual environment ({error}); on Debian or "
+                "Ubuntu install it with: apt-get install python3-venv"
+            )
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     stamp = VENV / f".installed-{extras.replace(',', '-')}"
     if not stamp.exists() or stamp.read_text() != digest:
         print(f"[setup] installing mytorch[{extras}] into {VENV} (first run only)", flush=True)
-        subprocess.run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-                       check=True)
-        subprocess.run([python, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]"],
-                       check=True, cwd=ROOT)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+        subprocess.run(
+            [python, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]"], check=True, cwd=ROOT
+        )
         stamp.write_text(digest)
     return python
 

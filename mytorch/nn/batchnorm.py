@@ -45,13 +45,26 @@ class BatchNorm1d(_CoreBatchNorm):
 
     course_conventions = False
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, *,
-                 dtype=np.float64) -> None:
-        super().__init__(num_features, eps=eps, momentum=momentum,
-                         cumulative_average=momentum is None, affine=affine,
-                         track_running_stats=track_running_stats, unbiased_running_var=True,
-                         dtype=dtype)
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        dtype=np.float64,
+    ) -> None:
+        super().__init__(
+            num_features,
+            eps=eps,
+            momentum=momentum,
+            cumulative_average=momentum is None,
+            affine=affine,
+            track_running_stats=track_running_stats,
+            unbiased_running_var=True,
+            dtype=dtype,
+        )
 
     @property
     def running_mean(self) -> np.ndarray:

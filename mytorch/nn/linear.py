@@ -41,8 +41,15 @@ class Linear(_CoreLinear):
 
     course_conventions = False
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 dtype=np.float64, rng: np.random.Generator | int | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"Linear: expected bias to be a bool, got {bias!r}")
         super().__init__(in_features, out_features, bias=bool(bias), dtype=dtype, rng=rng)

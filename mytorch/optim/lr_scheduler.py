@@ -132,8 +132,11 @@ class LRScheduler:
         self.last_epoch += 1
         for index, (group, lr) in enumerate(zip(groups, self.get_lr(), strict=True)):
             # A user's lr_lambda may return anything; never hand the optimiser NaN or < 0.
-            if not (isinstance(lr, (int, float, np.integer, np.floating))
-                    and math.isfinite(lr) and lr >= 0):
+            if not (
+                isinstance(lr, (int, float, np.integer, np.floating))
+                and math.isfinite(lr)
+                and lr >= 0
+            ):
                 raise ValueError(
                     f"{type(self).__name__}.step: the new learning rate of "
                     f"param_groups[{index}] must be finite and >= 0, got {lr!r}"
