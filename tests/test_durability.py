@@ -134,7 +134,7 @@ def test_sigkill_during_saves_always_leaves_model_a_or_b(tmp_path):
         f"\n{KILLS} kills in {elapsed:.1f} s: the file was A {seen[0]} times, B {seen[1]} "
         f"times; {killed_mid_write} kills hit a write in progress"
     )
-    assert elapsed < 20
+    assert elapsed < 60
     assert killed_mid_write > 0, "no kill landed inside a save; the test proved nothing"
 
     # The next save removes the leftovers of dead writers once they are stale, and keeps
@@ -265,7 +265,8 @@ def test_a_forged_header_cannot_make_loading_allocate_gigabytes(model_file):
     started = time.perf_counter()
     with pytest.raises(ModelFileError, match="declares 1000001000015 parameters"):
         mytorch.load(model_file)
-    assert time.perf_counter() - started < 1
+    # Building the declared layers would take minutes or fail; loose against load spikes.
+    assert time.perf_counter() - started < 5
 
 
 def test_damaged_checkpoints_are_refused(checkpoint_file):

@@ -202,7 +202,9 @@ def test_a_header_claiming_billions_of_items_fails_fast_without_allocating(
     started = time.perf_counter()
     with pytest.raises(ValueError, match=r"read_idx: .*(truncated|corrupt header|declares)"):
         read_idx_bytes(gzip.compress(raw, mtime=0) if compress else raw)
-    assert time.perf_counter() - started < 0.5
+    # Allocating what the header claims would take tens of seconds or fail; the bound is
+    # loose so that a busy machine cannot make it flaky.
+    assert time.perf_counter() - started < 5
 
 
 def read_idx_bytes(raw: bytes) -> np.ndarray:
@@ -224,7 +226,7 @@ def test_a_gzip_bomb_within_the_ratio_limit_is_read_in_bounded_chunks():
     started = time.perf_counter()
     with pytest.raises(ValueError, match="has extra bytes"):
         read_idx_bytes(raw)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5
 
 
 def test_fuzz_case_count():
