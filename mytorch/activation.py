@@ -200,6 +200,8 @@ class ReLU(Activation):
     """f(z) = max(z, 0), f'(z) = 1 if z > 0 else 0 (so f'(0) = 0, the course's choice)."""
 
     def _apply(self, x: np.ndarray) -> np.ndarray:
+        if self._input_is_owned:
+            return np.maximum(x, 0, out=x)  # no one else keeps x: skip an allocation
         return np.maximum(x, 0)
 
     def derivative(self) -> np.ndarray:

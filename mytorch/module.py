@@ -38,6 +38,9 @@ class Module:
     #: True while a ``Sequential`` runs this module on an array the previous module
     #: produced: the NaN/inf scan of the input is then skipped (see ``Sequential``).
     _input_is_trusted = False
+    #: True while a ``Sequential`` runs this module on an array that nothing else keeps,
+    #: so the module may compute its output in place (``ReLU`` does).
+    _input_is_owned = False
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())

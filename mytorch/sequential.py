@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from mytorch.batchnorm import BatchNorm
 from mytorch.linear import Linear
 from mytorch.module import Module
 
@@ -50,19 +51,25 @@ class Sequential(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the last module's output, shape depends on the layers."""
-        first = True
+        previous = None
         for module in self._modules.values():
-            if first:
+            if previous is None:
                 x = module(x)
-                first = False
+                previous = module
                 continue
-            # object.__setattr__: this runs for every layer of every step, and the flag
-            # needs none of Module.__setattr__'s registration.
+            # object.__setattr__: this runs for every layer of every step, and the flags
+            # need none of Module.__setattr__'s registration.
             object.__setattr__(module, "_input_is_trusted", True)
+            # A Linear or BatchNorm output is a fresh array its layer does not keep for
+            # backward, so the next module (a ReLU) may overwrite it instead of allocating.
+            owned = isinstance(previous, (Linear, BatchNorm))
+            object.__setattr__(module, "_input_is_owned", owned)
             try:
                 x = module(x)
             finally:
                 object.__setattr__(module, "_input_is_trusted", False)
+                object.__setattr__(module, "_input_is_owned", False)
+            previous = module
         return x
 
     def backward(self, grad_output: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
