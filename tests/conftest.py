@@ -6,6 +6,8 @@ worst relative error of the whole run; it is printed at the end of the session.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 
 # scikit-learn's check_estimator runs its array-API checks only with this set before
@@ -185,3 +187,43 @@ def to_torch():
         return twin.train(model.training)
 
     return build
+
+
+def json_npz_round_trip(state):
+    """Write ``state`` as JSON with its arrays in an npz, read it back.
+
+    Fails on anything that is not an array, a JSON scalar, a list, a tuple or a dict,
+    which is what "the state_dict can be saved as npz + JSON" promises.
+    """
+    arrays: dict[str, np.ndarray] = {}
+
+    def encode(obj):
+        if isinstance(obj, np.ndarray):
+            key = f"a{len(arrays)}"
+            arrays[key] = obj
+            return {"__array__": key}
+        if isinstance(obj, dict):
+            return {str(k): encode(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [encode(v) for v in obj]
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return obj
+        raise TypeError(f"not JSON/npz-safe: {type(obj).__name__}")
+
+    text = json.dumps(encode(state))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    buffer.seek(0)
+    with np.load(buffer) as npz:
+        loaded = {key: npz[key] for key in npz.files}
+
+    def decode(obj):
+        if isinstance(obj, dict):
+            if set(obj) == {"__array__"}:
+                return loaded[obj["__array__"]]
+            return {k: decode(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [decode(v) for v in obj]
+        return obj
+
+    return decode(json.loads(text))

@@ -4,13 +4,12 @@ on its arguments."""
 
 from __future__ import annotations
 
-import io
-import json
 import math
 
 import numpy as np
 import pytest
 import torch
+from conftest import json_npz_round_trip
 
 from mytorch import nn, optim
 from mytorch.optim import lr_scheduler
@@ -52,41 +51,6 @@ METRICS = [
     0.5,
     0.5,
 ]
-
-
-def json_npz_round_trip(state):
-    """Write ``state`` as JSON with its arrays in an npz and read it back."""
-    arrays: dict[str, np.ndarray] = {}
-
-    def encode(obj):
-        if isinstance(obj, np.ndarray):
-            arrays[f"a{len(arrays)}"] = obj
-            return {"__array__": f"a{len(arrays) - 1}"}
-        if isinstance(obj, dict):
-            return {str(k): encode(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [encode(v) for v in obj]
-        if obj is None or isinstance(obj, (bool, int, float, str)):
-            return obj
-        raise TypeError(f"not JSON/npz-safe: {type(obj).__name__}")
-
-    text = json.dumps(encode(state))
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    buffer.seek(0)
-    with np.load(buffer) as npz:
-        loaded = {key: npz[key] for key in npz.files}
-
-    def decode(obj):
-        if isinstance(obj, dict):
-            if set(obj) == {"__array__"}:
-                return loaded[obj["__array__"]]
-            return {k: decode(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [decode(v) for v in obj]
-        return obj
-
-    return decode(json.loads(text))
 
 
 def make_models(seed=0):

@@ -3,13 +3,12 @@ hand, state_dict round trips through JSON + npz, dtypes, and hyper-parameter che
 
 from __future__ import annotations
 
-import io
-import json
 import tracemalloc
 
 import numpy as np
 import pytest
 import torch
+from conftest import json_npz_round_trip
 
 from mytorch import nn, optim
 from mytorch.parameter import Parameter
@@ -26,46 +25,6 @@ Y = np.random.default_rng(8).integers(0, 3, size=40)
 
 
 # ------------------------------------------------------------------ helpers
-def json_npz_round_trip(state):
-    """Write ``state`` as JSON with its arrays in an npz, read it back.
-
-    Fails on anything that is not an array, a JSON scalar, a list, a tuple or a dict,
-    which is what "the state_dict can be saved as npz + JSON" promises.
-    """
-    arrays: dict[str, np.ndarray] = {}
-
-    def encode(obj):
-        if isinstance(obj, np.ndarray):
-            key = f"a{len(arrays)}"
-            arrays[key] = obj
-            return {"__array__": key}
-        if isinstance(obj, dict):
-            return {str(k): encode(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [encode(v) for v in obj]
-        if obj is None or isinstance(obj, (bool, int, float, str)):
-            return obj
-        raise TypeError(f"not JSON/npz-safe: {type(obj).__name__}")
-
-    text = json.dumps(encode(state))
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    buffer.seek(0)
-    with np.load(buffer) as npz:
-        loaded = {key: npz[key] for key in npz.files}
-
-    def decode(obj):
-        if isinstance(obj, dict):
-            if set(obj) == {"__array__"}:
-                return loaded[obj["__array__"]]
-            return {k: decode(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [decode(v) for v in obj]
-        return obj
-
-    return decode(json.loads(text))
-
-
 def make_models(dtype=np.float64, seed=0):
     """A small MLP and its float64 (or float32) torch twin, with the same weights."""
     model = nn.Sequential(
