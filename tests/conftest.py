@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 
 # scikit-learn's check_estimator runs its array-API checks only with this set before
 # SciPy is imported; without it those checks would be skipped.
@@ -227,3 +228,24 @@ def json_npz_round_trip(state):
         return obj
 
     return decode(json.loads(text))
+
+
+def peak_memory_mb() -> float | None:
+    """The process's peak resident memory so far, or None where it cannot be read."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024**2 if sys.platform == "darwin" else 1024)  # bytes there, KiB here
+
+
+@pytest.fixture(scope="module")
+def peak_memory_stays_small(request):
+    """A module's cases together must not raise peak memory by more than its MAX_GROWTH_MB."""
+    limit = request.module.MAX_GROWTH_MB
+    before = peak_memory_mb()
+    yield
+    after = peak_memory_mb()
+    if before is not None:
+        assert after - before < limit, f"peak memory grew by {after - before:.0f} MB"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import struct
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,6 +36,8 @@ FUZZ = settings(
 SECONDS_PER_CALL = 2.0
 #: Peak memory may grow by this much over the whole fuzz run.
 MAX_GROWTH_MB = 200
+# conftest's fixture checks that the module's cases together stay under MAX_GROWTH_MB.
+pytestmark = pytest.mark.usefixtures("peak_memory_stays_small")
 
 # Thousands of tiny writes: use RAM (/dev/shm) where there is one, not the disk.
 _scratch = tempfile.TemporaryDirectory(
@@ -122,26 +123,6 @@ def expected_from_header(data: bytes) -> tuple[tuple[int, ...], np.dtype]:
     n_dims = data[3]
     shape = struct.unpack(f">{n_dims}I", data[4 : 4 + 4 * n_dims])
     return shape, np.dtype(TYPE_CODES[data[2]]).newbyteorder("=")
-
-
-def peak_memory_mb() -> float | None:
-    """The process's peak resident memory so far, or None where it cannot be read."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024**2 if sys.platform == "darwin" else 1024)  # bytes there, KiB here
-
-
-@pytest.fixture(scope="module", autouse=True)
-def peak_memory_stays_small():
-    """The fuzz cases together must not raise the process's peak memory by much."""
-    before = peak_memory_mb()
-    yield
-    after = peak_memory_mb()
-    if before is not None:
-        assert after - before < MAX_GROWTH_MB, f"peak memory grew by {after - before:.0f} MB"
 
 
 @FUZZ

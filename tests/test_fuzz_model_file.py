@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import tempfile
 import time
 import zipfile
@@ -40,6 +39,8 @@ FUZZ = settings(
 )
 SECONDS_PER_CALL = 2.0
 MAX_GROWTH_MB = 200
+# conftest's fixture checks that the module's cases together stay under MAX_GROWTH_MB.
+pytestmark = pytest.mark.usefixtures("peak_memory_stays_small")
 
 # Thousands of small writes: use RAM (/dev/shm) where there is one, not the disk.
 _scratch = tempfile.TemporaryDirectory(
@@ -295,26 +296,6 @@ def check_model(model: Any) -> None:
             model(x)
         except ValueError:
             pass  # a hand-made but consistent file may hold layers that do not chain
-
-
-def peak_memory_mb() -> float | None:
-    """The process's peak resident memory so far, or None where it cannot be read."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024**2 if sys.platform == "darwin" else 1024)  # bytes there, KiB here
-
-
-@pytest.fixture(scope="module", autouse=True)
-def peak_memory_stays_small():
-    """The fuzz cases together must not raise the process's peak memory by much."""
-    before = peak_memory_mb()
-    yield
-    after = peak_memory_mb()
-    if before is not None:
-        assert after - before < MAX_GROWTH_MB, f"peak memory grew by {after - before:.0f} MB"
 
 
 def test_the_original_files_load():
