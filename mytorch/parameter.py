@@ -66,7 +66,8 @@ class Parameter:
         """
         spare = self._spare
         if spare is None or spare.shape != self.data.shape or spare.dtype != self.data.dtype:
-            spare = self._spare = np.empty_like(self.data)
+            # C order whatever data's layout: np.dot writes only into C-contiguous arrays.
+            spare = self._spare = np.empty(self.data.shape, self.data.dtype)
         return spare
 
     def accumulate_grad(self, grad: np.ndarray) -> None:
