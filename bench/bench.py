@@ -587,10 +587,15 @@ def measure_memory(steps: int, threads: int) -> dict:
 
 # ---------------------------------------------------------------------------- report
 def set_threads(threads: int):
-    """Pin NumPy's BLAS, every OpenMP runtime and PyTorch to ``threads`` threads."""
+    """Pin NumPy's BLAS, every OpenMP runtime, PyTorch and MyTorch to ``threads`` threads."""
     from threadpoolctl import threadpool_limits
 
+    import mytorch
+
     limiter = threadpool_limits(limits=threads)
+    # MyTorch's own pool, for elementwise optimiser passes over large weights (PyTorch
+    # spreads those over its intra-op threads too).
+    mytorch.set_num_threads(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     return limiter

@@ -14,5 +14,15 @@ __version__ = "0.1.0"
 
 from mytorch.gradcheck import gradcheck  # noqa: E402
 from mytorch.serialization import load, save  # noqa: E402
+from mytorch.threads import get_num_threads, set_num_threads  # noqa: E402
 
-__all__ = ["nn", "optim", "gradcheck", "save", "load", "__version__"]
+__all__ = [
+    "nn",
+    "optim",
+    "gradcheck",
+    "save",
+    "load",
+    "get_num_threads",
+    "set_num_threads",
+    "__version__",
+]

@@ -14,6 +14,7 @@ from mytorch.optim.optimizer import (
     check_hyperparameter,
 )
 from mytorch.parameter import Parameter
+from mytorch.threads import for_each_chunk
 
 
 class Adam(Optimizer):
@@ -127,44 +128,74 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
+        decay = 1.0
         if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param.data *= 1 - lr * weight_decay
+            decay = 1 - lr * weight_decay
             grad = self._gradient(param, grad, group, 0.0)
         else:
             grad = self._gradient(param, grad, group, weight_decay)
-        scratch = self._workspace(param, 1)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-
-        # exp_avg += (1 - beta1) * (grad - exp_avg), PyTorch's lerp_
-        np.subtract(grad, exp_avg, out=scratch)
-        scratch *= 1 - beta1
-        exp_avg += scratch
-        exp_avg_sq *= beta2
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1 - beta2
-        exp_avg_sq += scratch
-
-        # Python floats, so float32 parameters stay float32.
-        bias_correction1 = 1 - beta1**step
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-
         if group["amsgrad"]:
             # A group may switch amsgrad on after a step; track the maximum from then.
             if "max_exp_avg_sq" not in state:
                 state["max_exp_avg_sq"] = np.zeros_like(param.data)
             max_exp_avg_sq = state["max_exp_avg_sq"]
-            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-            np.sqrt(max_exp_avg_sq, out=scratch)
         else:
-            np.sqrt(exp_avg_sq, out=scratch)
+            max_exp_avg_sq = exp_avg_sq
+        # Python floats, so float32 parameters stay float32.
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         # PyTorch's lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), with sqrt(bc2) moved out
         # of the denominator: lr sqrt(bc2) / bc1 * m / (sqrt(v) + eps sqrt(bc2)). Same
         # value (to rounding), one pass over the parameters fewer.
-        scratch += group["eps"] * bias_correction2_sqrt
-        np.divide(exp_avg, scratch, out=scratch)
-        scratch *= lr * bias_correction2_sqrt / bias_correction1
-        param.data -= scratch
+        for_each_chunk(
+            _adam_kernel,
+            [param.data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, self._workspace(param, 1)],
+            decay,
+            beta1,
+            beta2,
+            group["amsgrad"],
+            group["eps"] * bias_correction2_sqrt,
+            lr * bias_correction2_sqrt / bias_correction1,
+        )
+
+
+def _adam_kernel(
+    data: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    max_exp_avg_sq: np.ndarray,
+    scratch: np.ndarray,
+    decay: float,
+    beta1: float,
+    beta2: float,
+    amsgrad: bool,
+    eps: float,
+    step_size: float,
+) -> None:
+    """One Adam step on (a block of) one parameter, in place; elementwise.
+
+    ``max_exp_avg_sq`` is the second moment the denominator uses: the running maximum
+    with AMSGrad, otherwise ``exp_avg_sq`` itself. ``decay`` is AdamW's weight shrink.
+    """
+    if decay != 1.0:
+        data *= decay
+    # exp_avg += (1 - beta1) * (grad - exp_avg), PyTorch's lerp_
+    np.subtract(grad, exp_avg, out=scratch)
+    scratch *= 1 - beta1
+    exp_avg += scratch
+    exp_avg_sq *= beta2
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1 - beta2
+    exp_avg_sq += scratch
+    if amsgrad:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    np.sqrt(max_exp_avg_sq, out=scratch)
+    scratch += eps
+    np.divide(exp_avg, scratch, out=scratch)
+    scratch *= step_size
+    data -= scratch
 
 
 class AdamW(Adam):

@@ -8,6 +8,7 @@ import numpy as np
 
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
 from mytorch.parameter import Parameter
+from mytorch.threads import for_each_chunk
 
 
 class SGD(Optimizer):
@@ -122,25 +123,55 @@ class SGD(Optimizer):
     ) -> None:
         momentum = group["momentum"]
         direction = self._gradient(param, grad, group, group["weight_decay"])
-        scratch = self._workspace(param, 1)
+        buffer, first = direction, False
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
+                # PyTorch's rule: the buffer starts at the first gradient, undamped.
                 buffer = state["momentum_buffer"] = np.array(
                     direction, dtype=param.data.dtype, copy=True
                 )
+                first = True
+        for_each_chunk(
+            _sgd_kernel,
+            [param.data, direction, buffer, self._workspace(param, 1)],
+            group["lr"],
+            momentum,
+            group["dampening"],
+            group["nesterov"],
+            first,
+        )
+
+
+def _sgd_kernel(
+    data: np.ndarray,
+    direction: np.ndarray,
+    buffer: np.ndarray,
+    scratch: np.ndarray,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    nesterov: bool,
+    first: bool,
+) -> None:
+    """One SGD step on (a block of) one parameter, in place; elementwise.
+
+    With ``momentum == 0`` ``buffer`` is ``direction`` itself and is not written;
+    ``first`` says the momentum buffer was just set to the gradient.
+    """
+    if momentum != 0:
+        if not first:
+            buffer *= momentum
+            if dampening == 0:
+                buffer += direction
             else:
-                buffer *= momentum
-                if group["dampening"] == 0:
-                    buffer += direction
-                else:
-                    np.multiply(direction, 1 - group["dampening"], out=scratch)
-                    buffer += scratch
-            if group["nesterov"]:
-                np.multiply(buffer, momentum, out=scratch)
-                scratch += direction
-                direction = scratch
-            else:
-                direction = buffer
-        np.multiply(direction, group["lr"], out=scratch)
-        param.data -= scratch
+                np.multiply(direction, 1 - dampening, out=scratch)
+                buffer += scratch
+        if nesterov:
+            np.multiply(buffer, momentum, out=scratch)
+            scratch += direction
+            direction = scratch
+        else:
+            direction = buffer
+    np.multiply(direction, lr, out=scratch)
+    data -= scratch
