@@ -194,6 +194,10 @@ class BCEWithLogitsLoss(Criterion):
         )
 
 
+def _is_float_array(target) -> bool:
+    return isinstance(target, np.ndarray) and target.dtype.kind == "f"
+
+
 def _class_weight(weight, n_classes: int, dtype, where: str):
     if weight is None:
         return None
@@ -247,8 +251,22 @@ class CrossEntropyLoss(Criterion):
         probs = np.exp(shifted)
         total = np.add.reduce(probs, axis=1)
         log_total = np.log(total)
+        if weight is None and self.reduction == "mean" and not _is_float_array(target):
+            # The training case, in fewer passes: the gradient (softmax - one_hot) / N is
+            # exp(shifted) / (N total) with 1/N taken off each target entry.
+            target = check_class_indices(target, name, n_classes=c, n_samples=n)
+            flat = np.arange(0, n * c, c)
+            flat += target
+            per = log_total - shifted.ravel()[flat]
+            total *= n
+            probs /= total[:, None]
+            probs.ravel()[flat] -= 1.0 / n
+            self._probs = None
+            self._grad = probs
+            self.loss = output.dtype.type(per.sum() / n)
+            return self.loss
         probs /= total[:, None]
-        if isinstance(target, np.ndarray) and target.dtype.kind == "f":
+        if _is_float_array(target):
             if target.ndim == 1:
                 # Float class labels are a common slip; the 2-D hint would mislead.
                 raise TypeError(

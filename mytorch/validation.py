@@ -9,6 +9,7 @@ everywhere.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -111,22 +112,32 @@ def check_float_array(
     return x
 
 
+#: Arrays up to this size are checked with ``isfinite(x).all()`` (see ``check_finite``).
+_SMALL_ARRAY = 2048
+
+
 def check_finite(x: np.ndarray, where: str, *, name: str = "input") -> None:
     """Raise ``NonFiniteError`` (a ``ValueError``) if ``x`` holds NaN or inf.
 
-    The probe is one cheap pass with no temporary array: the dot product of ``x`` with
-    itself (BLAS, about 3x faster than ``np.sum``), or the sum where ``x`` is not
+    A large array gets one cheap pass with no temporary array: the dot product of ``x``
+    with itself (BLAS, about 3x faster than ``np.sum``), or the sum where ``x`` is not
     contiguous. NaN or inf anywhere makes the probe non-finite; only then (or when a
-    finite array's probe overflows) do we look element by element.
+    finite array's probe overflows) do we look element by element. A small array (a
+    batch of one, a loss's logits) is tested directly: for it the ``errstate`` that
+    silences a possible overflow of the probe costs more than the test.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        if x.flags.c_contiguous and x.ndim:
-            flat = x.reshape(-1)
-            probe = np.dot(flat, flat)
-        else:
-            probe = np.sum(x)
-    if np.isfinite(probe):
-        return
+    if x.size <= _SMALL_ARRAY:
+        if np.isfinite(x).all():
+            return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if x.flags.c_contiguous:
+                flat = x.reshape(-1)
+                probe = np.dot(flat, flat)
+            else:
+                probe = np.sum(x)
+        if math.isfinite(probe):
+            return
     bad = ~np.isfinite(x)
     if bad.any():
         n_nan = int(np.isnan(x).sum())
