@@ -608,14 +608,26 @@ def blas_info() -> list[dict]:
     return [{k: info.get(k) for k in keep} for info in threadpool_info()]
 
 
+def paired_median_ratio(rates: list[float], torch_rates: list[float]) -> float:
+    """Median over repeats of rate / PyTorch's rate in the same repeat.
+
+    The frameworks run one after another within a repeat, so each pair saw about the
+    same load from the machine's neighbours: a second, steadier view of the ratio than
+    best over best when the machine is noisy.
+    """
+    pairs = [a / b for a, b in zip(rates, torch_rates, strict=False) if b > 0]
+    return float(np.median(pairs)) if pairs else float("nan")
+
+
 def format_table(results: list[Result], memory: dict, roofline: dict) -> str:
     torch_best = {r.config: r.best for r in results if r.framework == "PyTorch"}
+    torch_rates = {r.config: r.rates for r in results if r.framework == "PyTorch"}
     sklearn_best = {r.config: r.best for r in results if r.framework == "scikit-learn"}
     targets = {c.name: c.target_vs_torch for c in CONFIGS} | INFER_TARGETS
     exact_sklearn = {c.name for c in CONFIGS if c.sklearn == "exact"}
     lines = [
         f"{'config':24s} {'framework':13s} {'samples/s':>11s} {'vs PyTorch':>10s} "
-        f"{'target':>7s} {'vs sklearn':>10s} {'loss':>8s} {'rel diff':>8s}  note"
+        f"{'median':>7s} {'target':>7s} {'vs sklearn':>10s} {'loss':>8s} {'rel diff':>8s}  note"
     ]
     lines.append("-" * len(lines[0]))
     for r in results:
@@ -635,8 +647,9 @@ def format_table(results: list[Result], memory: dict, roofline: dict) -> str:
         loss = "" if np.isnan(r.loss) else f"{r.loss:.4f}"
         rate = r.best if "batch 1)" not in r.config else r.best
         extra = f" ({1e6 / r.best:.0f} us/sample)" if r.config.endswith("(batch 1)") else ""
+        paired = paired_median_ratio(r.rates, torch_rates[r.config])
         lines.append(
-            f"{r.config:24s} {r.framework:13s} {rate:11.0f} {ratio:9.2f}x "
+            f"{r.config:24s} {r.framework:13s} {rate:11.0f} {ratio:9.2f}x {paired:6.2f}x "
             f"{target:>7s} {vs_sklearn:>10s} {loss:>8s} {diff:>8s} "
             f" {mark.strip()}{extra} {r.note}".rstrip()
         )
@@ -731,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small run, under a minute")
     parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads")
     parser.add_argument(
-        "--repeats", type=int, default=None, help="timed repeats per framework (default 7, quick 3)"
+        "--repeats", type=int, default=None, help="timed repeats per framework (default 9, quick 3)"
     )
     parser.add_argument(
         "--configs",
@@ -756,7 +769,7 @@ def main(argv: list[str] | None = None) -> int:
 
     limiter = set_threads(args.threads)
     torch.set_num_threads(args.threads)
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or (3 if args.quick else 9)
     pause = 0.02 if args.quick else 0.1
     wanted = set(args.configs or [c.name for c in CONFIGS] + ["infer-f32"])
     if "infer-f32" in wanted:
@@ -801,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
         memory = measure_memory(5 if args.quick else 20, args.threads)
 
     table = format_table(results, memory, roofline)
+    torch_rates = {r.config: r.rates for r in results if r.framework == "PyTorch"}
     print()
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -823,7 +837,14 @@ def main(argv: list[str] | None = None) -> int:
         },
         "threadpools": blas_info(),
         "configs": [asdict(c) for c in CONFIGS if c.name in wanted],
-        "results": [asdict(r) | {"best": r.best} for r in results],
+        "results": [
+            asdict(r)
+            | {
+                "best": r.best,
+                "paired_median_vs_torch": paired_median_ratio(r.rates, torch_rates[r.config]),
+            }
+            for r in results
+        ],
         "roofline": roofline,
         "memory_wide_f32": memory,
         "table": table,
