@@ -155,12 +155,17 @@ def load_data(
 
 # ---------------------------------------------------------------------------- runners
 class MyTorchRunner:
-    """MyTorch through its public API: nn.Sequential, nn.*Loss, optim.*."""
+    """MyTorch through its public API: nn.Sequential, nn.*Loss, optim.*.
 
-    name = "MyTorch"
+    ``compiled=False`` is NumPy alone; ``compiled=True`` lets the optimiser use the
+    optional numba loops (``mytorch[fast]``), reported as "MyTorch+numba".
+    """
 
-    def __init__(self, cfg: Config, seed: int = 0) -> None:
+    def __init__(self, cfg: Config, seed: int = 0, compiled: bool = False) -> None:
         from mytorch import nn, optim
+
+        self.compiled = compiled
+        self.name = "MyTorch+numba" if compiled else "MyTorch"
 
         dtype = np.dtype(cfg.dtype)
         layers = []
@@ -182,6 +187,9 @@ class MyTorchRunner:
 
     def train(self, X: np.ndarray, y: np.ndarray) -> None:
         model, criterion, opt, batch = self.model, self.criterion, self.opt, self.batch
+        from mytorch import numba_kernels
+
+        numba_kernels.set_enabled(self.compiled)
         model.train()
         for start in range(0, X.shape[0], batch):
             xb, yb = X[start : start + batch], y[start : start + batch]
@@ -409,6 +417,12 @@ def _max_diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
     return worst
 
 
+def numba_available() -> bool:
+    from mytorch import numba_kernels
+
+    return numba_kernels.available()
+
+
 def bench_training(
     cfg: Config, X: np.ndarray, y: np.ndarray, repeats: int, quick: bool, pause: float
 ) -> tuple[list[Result], dict]:
@@ -420,6 +434,8 @@ def bench_training(
     mytorch = MyTorchRunner(cfg)
     init = mytorch.state()
     runners = [mytorch, TorchRunner(cfg, init)]
+    if numba_available():
+        runners.append(MyTorchRunner(cfg, compiled=True))
     if cfg.plain_numpy:
         runners.append(PlainNumpyRunner(cfg, init))
     runners.append(SklearnRunner(cfg))
@@ -450,6 +466,8 @@ def bench_inference(
     n_single = 200 if quick else 1000
     big, single = "infer-f32 (batch 1000)", "infer-f32 (batch 1)"
     results = []
+    # The compiled loops only speed up optimiser steps: inference is MyTorch's alone.
+    runners = {name: runner for name, runner in runners.items() if name != "MyTorch+numba"}
     for name, runner in runners.items():
         runner.eval_mode()
         note = "wide model without BatchNorm" if name == "scikit-learn" else ""
@@ -633,11 +651,11 @@ def format_table(results: list[Result], memory: dict, roofline: dict) -> str:
     for r in results:
         ratio = r.best / torch_best[r.config]
         target, mark = "", ""
-        if r.framework == "MyTorch":
+        if r.framework.startswith("MyTorch"):
             target = f">={targets[r.config]:.1f}x"
             mark = " ok" if ratio >= targets[r.config] else " MISS"
         vs_sklearn = ""
-        if r.framework == "MyTorch" and r.config in sklearn_best:
+        if r.framework.startswith("MyTorch") and r.config in sklearn_best:
             if r.config in exact_sklearn:
                 ok = r.best / sklearn_best[r.config] >= SKLEARN_TARGET
                 vs_sklearn = f"{r.best / sklearn_best[r.config]:.2f}x" + ("" if ok else "!")
@@ -660,10 +678,15 @@ def format_table(results: list[Result], memory: dict, roofline: dict) -> str:
         f" GFLOP/s"
     )
     if not np.isnan(roofline["mytorch_fraction"]):
+        numba_part = (
+            f", MyTorch+numba {100 * roofline['mytorch_numba_fraction']:.0f}%"
+            if not np.isnan(roofline.get("mytorch_numba_fraction", np.nan))
+            else ""
+        )
         lines.append(
             f"wide-f32 useful GEMM work: {roofline['useful_mflop_per_sample']:.2f} MFLOP/"
             f"sample -> MyTorch {100 * roofline['mytorch_fraction']:.0f}% of the NumPy "
-            f"GEMM rate (target >= {100 * ROOFLINE_TARGET:.0f}%), PyTorch "
+            f"GEMM rate (target >= {100 * ROOFLINE_TARGET:.0f}%){numba_part}, PyTorch "
             f"{100 * roofline['torch_fraction']:.0f}%"
         )
     if memory:
@@ -691,9 +714,10 @@ def plot(results: list[Result], roofline: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     configs = list(dict.fromkeys(r.config for r in results))
-    frameworks = ["MyTorch", "PyTorch", "NumPy loop", "scikit-learn"]
+    frameworks = ["MyTorch", "MyTorch+numba", "PyTorch", "NumPy loop", "scikit-learn"]
     colours = {
         "MyTorch": "tab:blue",
+        "MyTorch+numba": "tab:cyan",
         "PyTorch": "tab:orange",
         "NumPy loop": "tab:green",
         "scikit-learn": "tab:red",
@@ -702,19 +726,19 @@ def plot(results: list[Result], roofline: dict, path: Path) -> None:
     targets = {c.name: c.target_vs_torch for c in CONFIGS} | INFER_TARGETS
     exact_sklearn = {c.name for c in CONFIGS if c.sklearn == "exact"}
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
-    width = 0.2
+    width = 0.16
     x = np.arange(len(configs))
     for k, fw in enumerate(frameworks):
         ratios = [best.get((c, fw), np.nan) / best[(c, "PyTorch")] for c in configs]
         rates = [best.get((c, fw), np.nan) for c in configs]
         for ax, values in ((axes[0], ratios), (axes[1], rates)):
-            bars = ax.bar(x + (k - 1.5) * width, values, width, label=fw, color=colours[fw])
+            bars = ax.bar(x + (k - 2) * width, values, width, label=fw, color=colours[fw])
             if fw == "scikit-learn":  # hatched where it trains a different network
                 for bar, config in zip(bars, configs, strict=True):
                     if config not in exact_sklearn:
                         bar.set_hatch("//")
     axes[0].scatter(
-        x - 1.5 * width,
+        x - 1.5 * width,  # between the two MyTorch bars
         [targets[c] for c in configs],
         marker="_",
         s=400,
@@ -729,8 +753,10 @@ def plot(results: list[Result], roofline: dict, path: Path) -> None:
     for ax in axes:
         ax.set_xticks(x, configs, rotation=20, ha="right")
         ax.legend(fontsize=8)
+    numba_fraction = roofline.get("mytorch_numba_fraction", np.nan)
     axes[0].set_title(
         f"wide-f32: MyTorch at {100 * roofline['mytorch_fraction']:.0f}% of NumPy GEMM roofline"
+        + ("" if np.isnan(numba_fraction) else f" (+numba {100 * numba_fraction:.0f}%)")
     )
     axes[1].set_title("throughput (best repeat); hatched: scikit-learn without BatchNorm")
     fig.tight_layout()
@@ -806,6 +832,9 @@ def main(argv: list[str] | None = None) -> int:
         "torch_gflops": gemm["torch"] / 1e9,
         "useful_mflop_per_sample": flops / 1e6,
         "mytorch_fraction": best.get(("wide-f32", "MyTorch"), np.nan) * flops / gemm["numpy"],
+        "mytorch_numba_fraction": best.get(("wide-f32", "MyTorch+numba"), np.nan)
+        * flops
+        / gemm["numpy"],
         "torch_fraction": best.get(("wide-f32", "PyTorch"), np.nan) * flops / gemm["numpy"],
     }
     memory = {}

@@ -8,16 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from mytorch import optim, threads
+from mytorch import numba_kernels, optim, threads
 from mytorch.optim.adam import _adam_kernel
 from mytorch.parameter import Parameter
 
 
 @pytest.fixture
 def restore_threads():
-    before = threads.get_num_threads()
+    # These tests are about the NumPy kernels: keep the optional compiled loops out.
+    before, compiled = threads.get_num_threads(), numba_kernels.enabled()
+    numba_kernels.set_enabled(False)
     yield
     threads.set_num_threads(before)
+    numba_kernels.set_enabled(compiled)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from mytorch import numba_kernels
 from mytorch.optim.optimizer import (
     Optimizer,
     ParamsT,
@@ -148,6 +149,12 @@ class Adam(Optimizer):
         # PyTorch's lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), with sqrt(bc2) moved out
         # of the denominator: lr sqrt(bc2) / bc1 * m / (sqrt(v) + eps sqrt(bc2)). Same
         # value (to rounding), one pass over the parameters fewer.
+        step_size = lr * bias_correction2_sqrt / bias_correction1
+        eps = group["eps"] * bias_correction2_sqrt
+        if not group["amsgrad"] and numba_kernels.adam_update(
+            param.data, grad, exp_avg, exp_avg_sq, decay, beta1, beta2, eps, step_size
+        ):
+            return  # the same arithmetic, compiled (optional numba extra)
         for_each_chunk(
             _adam_kernel,
             [param.data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, self._workspace(param, 1)],
@@ -155,8 +162,8 @@ class Adam(Optimizer):
             beta1,
             beta2,
             group["amsgrad"],
-            group["eps"] * bias_correction2_sqrt,
-            lr * bias_correction2_sqrt / bias_correction1,
+            eps,
+            step_size,
         )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from mytorch import numba_kernels
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
 from mytorch.parameter import Parameter
 from mytorch.threads import for_each_chunk
@@ -132,6 +133,16 @@ class SGD(Optimizer):
                     direction, dtype=param.data.dtype, copy=True
                 )
                 first = True
+        if (
+            momentum != 0
+            and not first
+            and group["dampening"] == 0
+            and not group["nesterov"]
+            and numba_kernels.sgd_momentum_update(
+                param.data, direction, buffer, momentum, group["lr"]
+            )
+        ):
+            return  # the same arithmetic, compiled (optional numba extra)
         for_each_chunk(
             _sgd_kernel,
             [param.data, direction, buffer, self._workspace(param, 1)],
