@@ -98,10 +98,12 @@ def _compile() -> None:
 def _flat(arrays: tuple[np.ndarray, ...]) -> list[np.ndarray] | None:
     """1-D views of ``arrays`` if all are C-contiguous of one shape and dtype, else None."""
     first = arrays[0]
+    shape, dtype = first.shape, first.dtype
     for a in arrays:
-        if a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous:
+        if a.shape != shape or a.dtype != dtype or not a.flags.c_contiguous:
             return None
-    return [a.reshape(-1) for a in arrays]
+    # ravel() of a C-contiguous array is a view, and cheaper to call than reshape(-1).
+    return [a.ravel() for a in arrays]
 
 
 def adam_update(
@@ -120,7 +122,7 @@ def adam_update(
     Arguments are those of ``mytorch.optim.adam._adam_kernel``; ``False`` means the caller
     must run the NumPy kernel (compiled loops off, or arrays not C-contiguous alike).
     """
-    if not enabled():
+    if not (_enabled if _enabled is not None else enabled()):
         return False
     flat = _flat((data, grad, exp_avg, exp_avg_sq))
     if flat is None:
@@ -139,7 +141,7 @@ def sgd_momentum_update(
 
     Returns False (nothing done) when the NumPy kernel must run instead.
     """
-    if not enabled():
+    if not (_enabled if _enabled is not None else enabled()):
         return False
     flat = _flat((data, grad, buffer))
     if flat is None:
