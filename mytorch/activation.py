@@ -136,15 +136,15 @@ class Step(Activation):
         return np.zeros_like(self._saved())
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Logistic sigmoid 1 / (1 + exp(-x)), exact at both ends, for any finite x.
 
-    Three in-place passes over one new array. Where exp(-x) overflows (x below about
-    -709 in float64) it becomes inf and 1 / (1 + inf) is exactly 0, the correctly
-    rounded answer, so that overflow is expected and silenced; 1 + exp(-x) never
-    cancels, so the result keeps full relative precision everywhere else.
+    Four passes over one array: a new one, or ``out`` (which may be ``x`` itself). Where
+    exp(-x) overflows (x below about -709 in float64) it becomes inf and 1 / (1 + inf) is
+    exactly 0, the correctly rounded answer, so that overflow is expected and silenced;
+    1 + exp(-x) never cancels, so the result keeps full relative precision elsewhere.
     """
-    out = np.negative(x, out=np.empty_like(x))
+    out = np.negative(x, out=np.empty_like(x) if out is None else out)
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1.0
@@ -163,7 +163,8 @@ class Sigmoid(Activation):
     """
 
     def _apply(self, x: np.ndarray) -> np.ndarray:
-        return sigmoid(x)
+        # In place when no one else keeps x (a Linear's output inside a Sequential).
+        return sigmoid(x, out=x if self._input_is_owned else None)
 
     def derivative(self) -> np.ndarray:
         s = self._saved()
@@ -182,7 +183,7 @@ class Tanh(Activation):
     """f(z) = tanh(z), f'(z) = 1 - tanh(z)^2."""
 
     def _apply(self, x: np.ndarray) -> np.ndarray:
-        return np.tanh(x)
+        return np.tanh(x, out=x if self._input_is_owned else None)
 
     def derivative(self) -> np.ndarray:
         t = self._saved()

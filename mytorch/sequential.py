@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from mytorch.batchnorm import BatchNorm
 from mytorch.linear import Linear
 from mytorch.module import Module
 
@@ -60,9 +59,10 @@ class Sequential(Module):
             # object.__setattr__: this runs for every layer of every step, and the flags
             # need none of Module.__setattr__'s registration.
             object.__setattr__(module, "_input_is_trusted", True)
-            # A Linear or BatchNorm output is a fresh array its layer does not keep for
-            # backward, so the next module (a ReLU) may overwrite it instead of allocating.
-            owned = isinstance(previous, (Linear, BatchNorm))
+            # A Linear's output is a fresh array the layer does not keep, so the next
+            # module (an activation) may overwrite it instead of allocating. Not so for
+            # BatchNorm, which keeps its output as the course's ``out``.
+            owned = isinstance(previous, Linear)
             object.__setattr__(module, "_input_is_owned", owned)
             try:
                 x = module(x)

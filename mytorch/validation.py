@@ -90,7 +90,8 @@ def check_float_array(
             f"got {x.dtype}; convert the data with x.astype(np.{np.dtype(dtype)}) "
             f"or the model with model.to(np.{x.dtype})"
         )
-    if ndim is not None:
+    # ndim == x.ndim first: the common case then skips building a tuple.
+    if ndim is not None and ndim != x.ndim:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
             expected = " or ".join(f"{d}-D" for d in allowed)

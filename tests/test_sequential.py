@@ -168,3 +168,21 @@ def test_sequential_append_registers_the_next_index():
 def test_sequential_rejects_a_non_module():
     with pytest.raises(TypeError, match="Sequential: expected a Module, got function"):
         nn.Sequential(lambda x: x)
+
+
+@pytest.mark.parametrize("activation", [nn.ReLU, nn.Sigmoid, nn.Tanh])
+def test_activations_computed_in_place_leave_every_kept_array_intact(activation):
+    # Inside a Sequential an activation may overwrite the Linear output it is given;
+    # nothing a layer keeps (the Linear's input, BatchNorm's course attribute ``out``)
+    # may change, and the result must equal the module run on its own.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 4))
+    linear, norm, act = nn.Linear(4, 5, rng=1), nn.BatchNorm1d(5), activation()
+    model = nn.Sequential(linear, act, nn.Linear(5, 5, rng=2), norm, activation())
+    x_before = x.copy()
+    out = model(x)
+    np.testing.assert_array_equal(x, x_before)
+    alone = activation()(norm.out.copy())
+    np.testing.assert_array_equal(out, alone)
+    assert (norm.out < 0).any()  # BatchNorm's output, not the activation's
+    np.testing.assert_array_equal(act.state, activation()(linear(x)))
