@@ -723,6 +723,7 @@ def plot(results: list[Result], roofline: dict, path: Path) -> None:
         "scikit-learn": "tab:red",
     }
     best = {(r.config, r.framework): r.best for r in results}
+    repeat_rates = {(r.config, r.framework): r.rates for r in results}
     targets = {c.name: c.target_vs_torch for c in CONFIGS} | INFER_TARGETS
     exact_sklearn = {c.name for c in CONFIGS if c.sklearn == "exact"}
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
@@ -746,8 +747,24 @@ def plot(results: list[Result], roofline: dict, path: Path) -> None:
         zorder=3,
         label="MyTorch target",
     )
+    for k, fw in enumerate(frameworks):
+        medians = [
+            paired_median_ratio(repeat_rates[(c, fw)], repeat_rates[(c, "PyTorch")])
+            if (c, fw) in repeat_rates
+            else np.nan
+            for c in configs
+        ]
+        axes[0].scatter(
+            x + (k - 2) * width,
+            medians,
+            marker="o",
+            s=14,
+            color="black",
+            zorder=4,
+            label="median of paired repeats" if k == 0 else None,
+        )
     axes[0].axhline(1.0, color="grey", lw=0.8)
-    axes[0].set_ylabel("speed relative to PyTorch (higher is faster)")
+    axes[0].set_ylabel("speed relative to PyTorch: bars best/best (higher is faster)")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("samples / s (log)")
     for ax in axes:
