@@ -251,21 +251,6 @@ class CrossEntropyLoss(Criterion):
         probs = np.exp(shifted)
         total = np.add.reduce(probs, axis=1)
         log_total = np.log(total)
-        if weight is None and self.reduction == "mean" and not _is_float_array(target):
-            # The training case, in fewer passes: the gradient (softmax - one_hot) / N is
-            # exp(shifted) / (N total) with 1/N taken off each target entry.
-            target = check_class_indices(target, name, n_classes=c, n_samples=n)
-            flat = np.arange(0, n * c, c)
-            flat += target
-            per = log_total - shifted.ravel()[flat]
-            total *= n
-            probs /= total[:, None]
-            probs.ravel()[flat] -= 1.0 / n
-            self._probs = None
-            self._grad = probs
-            self.loss = output.dtype.type(per.sum() / n)
-            return self.loss
-        probs /= total[:, None]
         if _is_float_array(target):
             if target.ndim == 1:
                 # Float class labels are a common slip; the 2-D hint would mislead.
@@ -275,24 +260,38 @@ class CrossEntropyLoss(Criterion):
                     f"target of shape {target.shape}; convert labels with y.astype(np.int64)"
                 )
             target = check_probabilities(target, name, shape=output.shape, dtype=output.dtype)
+            probs /= total[:, None]
             log_probs = shifted - log_total[:, None]
             weighted = target if weight is None else target * weight
             per = -np.sum(weighted * log_probs, axis=1)
             grad = probs * weighted.sum(axis=1, keepdims=True) - weighted
-            count = n
-        else:
-            target = check_class_indices(target, name, n_classes=c, n_samples=n)
-            # Flat indices of each row's target: cheaper than 2-D fancy indexing.
-            flat = np.arange(0, n * c, c) + target
-            per = log_total - shifted.ravel()[flat]
-            grad = probs.copy()
-            grad.ravel()[flat] -= 1.0
-            count = n
-            if weight is not None:
-                sample_weight = weight[target]
-                per = per * sample_weight
-                grad *= sample_weight[:, None]
-                count = sample_weight.sum()
+            self._probs = probs
+            return self._finish(per, grad, n)
+        target = check_class_indices(target, name, n_classes=c, n_samples=n)
+        # Flat indices of each row's target: cheaper than 2-D fancy indexing.
+        flat = np.arange(0, n * c, c)
+        flat += target
+        per = log_total - shifted.ravel()[flat]
+        if weight is None and self.reduction == "mean":
+            # The training case, in fewer passes: the gradient (softmax - one_hot) / N is
+            # exp(shifted) / (N total) with 1/N taken off each target entry, and the
+            # softmax itself is not kept.
+            total *= n
+            probs /= total[:, None]
+            probs.ravel()[flat] -= 1.0 / n
+            self._probs = None
+            self._grad = probs
+            self.loss = output.dtype.type(per.sum() / n)
+            return self.loss
+        probs /= total[:, None]
+        grad = probs.copy()
+        grad.ravel()[flat] -= 1.0
+        count = n
+        if weight is not None:
+            sample_weight = weight[target]
+            per = per * sample_weight
+            grad *= sample_weight[:, None]
+            count = sample_weight.sum()
         self._probs = probs
         return self._finish(per, grad, count)
 
