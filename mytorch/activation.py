@@ -24,7 +24,12 @@ if not __package__:  # pragma: no cover - exercised by the course-autograder tes
     import_from_package(__name__)
 
 from mytorch.module import Module
-from mytorch.validation import check_float_array, check_number, require_forward
+from mytorch.validation import (
+    check_float_array,
+    check_number,
+    check_output_grad,
+    require_forward,
+)
 
 __all__ = [
     "Activation",
@@ -83,19 +88,7 @@ class Activation(Module):
         """Raise unless forward has run and ``grad_output`` matches the output."""
         where = f"{type(self).__name__}.backward"
         require_forward(self.state, where)
-        check_float_array(
-            grad_output,
-            where,
-            ndim=None,
-            allow_empty=True,
-            name="grad_output",
-            finite=not self._input_is_trusted,
-        )
-        if grad_output.shape != self.state.shape:
-            raise ValueError(
-                f"{where}: expected grad_output of shape {self.state.shape} (the output's), "
-                f"got {grad_output.shape}"
-            )
+        check_output_grad(grad_output, where, self.state.shape, finite=not self._input_is_trusted)
 
     def _saved(self) -> np.ndarray:
         require_forward(self.state, f"{type(self).__name__}.derivative")

@@ -33,6 +33,7 @@ from mytorch.validation import (
     check_dtype,
     check_float_array,
     check_number,
+    check_output_grad,
     check_positive_int,
     require_forward,
 )
@@ -225,14 +226,16 @@ class BatchNorm(Module):
         require_forward(self.x, where)
         if self.norm is None:  # after an inference forward: form x_hat now
             self.norm = (self.x - self._buffers["running_mean"]) * self._inv_std
-        check_float_array(
-            delta, where, dtype=self.dtype, name="delta", finite=not self._input_is_trusted
+        check_output_grad(
+            delta,
+            where,
+            self.norm.shape,
+            name="delta",
+            ndim=2,
+            dtype=self.dtype,
+            allow_empty=False,
+            finite=not self._input_is_trusted,
         )
-        if delta.shape != self.norm.shape:
-            raise ValueError(
-                f"{where}: expected delta of shape {self.norm.shape} (the output's), "
-                f"got {delta.shape}"
-            )
         norm = self.norm
         grad_beta = np.add.reduce(delta, axis=0)  # eq. 8
         grad_gamma = np.einsum("ij,ij->j", delta, norm)  # eq. 9

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from mytorch.module import Module
-from mytorch.validation import check_float_array, check_number, check_rng, require_forward
+from mytorch.validation import (
+    check_float_array,
+    check_number,
+    check_output_grad,
+    check_rng,
+    require_forward,
+)
 
 __all__ = ["Dropout"]
 
@@ -60,19 +66,9 @@ class Dropout(Module):
         """Return grad_output * mask (the same units are dropped and scaled)."""
         where = "Dropout.backward"
         require_forward(self.mask, where)
-        check_float_array(
-            grad_output,
-            where,
-            ndim=None,
-            allow_empty=True,
-            name="grad_output",
-            finite=not self._input_is_trusted,
-        )
-        if self.mask.ndim and grad_output.shape != self.mask.shape:
-            raise ValueError(
-                f"{where}: expected grad_output of shape {self.mask.shape} (the output's), "
-                f"got {grad_output.shape}"
-            )
+        # A 0-d mask (evaluation, or p = 0) fits any shape.
+        shape = self.mask.shape if self.mask.ndim else None
+        check_output_grad(grad_output, where, shape, finite=not self._input_is_trusted)
         return grad_output * self.mask
 
     def extra_repr(self) -> str:

@@ -33,6 +33,7 @@ from mytorch.validation import (
     check_dtype,
     check_finite,
     check_float_array,
+    check_output_grad,
     check_positive_int,
     check_rng,
     require_forward,
@@ -223,14 +224,16 @@ class Linear(Module):
         """
         where = f"{type(self).__name__}.backward"
         require_forward(self.x, where)
-        check_float_array(
-            delta, where, dtype=self.dtype, name="delta", finite=not self._input_is_trusted
+        check_output_grad(
+            delta,
+            where,
+            (self.x.shape[0], self.out_features),
+            name="delta",
+            ndim=2,
+            dtype=self.dtype,
+            allow_empty=False,
+            finite=not self._input_is_trusted,
         )
-        if delta.shape != (self.x.shape[0], self.out_features):
-            raise ValueError(
-                f"{where}: expected delta of shape {(self.x.shape[0], self.out_features)} "
-                f"(the output's), got {delta.shape}"
-            )
         grad_bias = bias_gradient(delta) if self.bias is not None else None
         if not self.course_conventions and self.weight.grad is None:
             # The common case after zero_grad(): compute straight into a reused buffer.

@@ -268,6 +268,32 @@ def check_dtype(dtype: Any, where: str) -> np.dtype:
     return resolved
 
 
+def check_output_grad(
+    grad: Any,
+    where: str,
+    shape: tuple[int, ...] | None,
+    *,
+    name: str = "grad_output",
+    ndim: int | None = None,
+    dtype: np.dtype | None = None,
+    allow_empty: bool = True,
+    finite: bool = True,
+) -> np.ndarray:
+    """Check the gradient a ``backward`` receives: d(loss)/d(output), of the output's shape.
+
+    ``check_float_array`` with the given options, then ``grad.shape == shape`` (``None``
+    accepts any shape). Returns ``grad`` unchanged.
+    """
+    check_float_array(
+        grad, where, ndim=ndim, dtype=dtype, allow_empty=allow_empty, name=name, finite=finite
+    )
+    if shape is not None and grad.shape != shape:
+        raise ValueError(
+            f"{where}: expected {name} of shape {shape} (the output's), got {grad.shape}"
+        )
+    return grad
+
+
 def require_forward(value: Any, where: str) -> None:
     """Raise ``RuntimeError`` if ``backward`` is called before ``forward`` stored ``value``."""
     if value is None:
