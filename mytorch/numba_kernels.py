@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-__all__ = ["available", "enabled", "set_enabled", "adam_update", "sgd_momentum_update"]
+__all__ = ["available", "enabled", "set_enabled", "adam_update", "sgd_update"]
 
 _enabled: bool | None = None  # None: not decided yet (numba not imported yet)
 _loops: dict[str, object] = {}
@@ -106,48 +106,64 @@ def _flat(arrays: tuple[np.ndarray, ...]) -> list[np.ndarray] | None:
     return [a.ravel() for a in arrays]
 
 
+def _run(loop: str, arrays: tuple[np.ndarray, ...], *constants: float) -> bool:
+    """Run compiled ``loop`` on ``arrays`` (flattened) and ``constants`` (cast to their dtype).
+
+    Returns False, having done nothing, when the loops are switched off or the arrays are
+    not C-contiguous of one shape and dtype.
+    """
+    if not (_enabled if _enabled is not None else enabled()):
+        return False
+    flat = _flat(arrays)
+    if flat is None:
+        return False
+    if not _loops:
+        _compile()
+    cast = arrays[0].dtype.type  # as NumPy casts a Python float meeting the array
+    _loops[loop](*flat, *(cast(c) for c in constants))
+    return True
+
+
 def adam_update(
     data: np.ndarray,
     grad: np.ndarray,
     exp_avg: np.ndarray,
     exp_avg_sq: np.ndarray,
+    max_exp_avg_sq: np.ndarray,
     decay: float,
     beta1: float,
     beta2: float,
+    amsgrad: bool,
     eps: float,
     step_size: float,
 ) -> bool:
-    """One Adam step (no AMSGrad) in one compiled loop; return False if it cannot run here.
+    """One Adam step in one compiled loop; False if it must run in NumPy instead.
 
-    Arguments are those of ``mytorch.optim.adam._adam_kernel``; ``False`` means the caller
-    must run the NumPy kernel (compiled loops off, or arrays not C-contiguous alike).
+    Arguments are those of ``mytorch.optim.adam._adam_kernel`` without its scratch
+    array. AMSGrad has no compiled loop.
     """
-    if not (_enabled if _enabled is not None else enabled()):
+    if amsgrad:
         return False
-    flat = _flat((data, grad, exp_avg, exp_avg_sq))
-    if flat is None:
-        return False
-    if not _loops:
-        _compile()
-    t = data.dtype.type
-    _loops["adam"](*flat, t(decay), t(1 - beta1), t(beta2), t(1 - beta2), t(eps), t(step_size))
-    return True
+    arrays = (data, grad, exp_avg, exp_avg_sq)
+    return _run("adam", arrays, decay, 1 - beta1, beta2, 1 - beta2, eps, step_size)
 
 
-def sgd_momentum_update(
-    data: np.ndarray, grad: np.ndarray, buffer: np.ndarray, momentum: float, lr: float
+def sgd_update(
+    data: np.ndarray,
+    direction: np.ndarray,
+    buffer: np.ndarray,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    nesterov: bool,
+    first: bool,
 ) -> bool:
-    """buffer = momentum * buffer + grad; data -= lr * buffer, in one compiled loop.
+    """One SGD step in one compiled loop; False if it must run in NumPy instead.
 
-    Returns False (nothing done) when the NumPy kernel must run instead.
+    Arguments are those of ``mytorch.optim.sgd._sgd_kernel`` without its scratch array.
+    Compiled: momentum after the first step, without dampening or Nesterov
+    (buffer = momentum * buffer + direction; data -= lr * buffer).
     """
-    if not (_enabled if _enabled is not None else enabled()):
+    if momentum == 0 or first or dampening != 0 or nesterov:
         return False
-    flat = _flat((data, grad, buffer))
-    if flat is None:
-        return False
-    if not _loops:
-        _compile()
-    t = data.dtype.type
-    _loops["sgd_momentum"](*flat, t(momentum), t(lr))
-    return True
+    return _run("sgd_momentum", (data, direction, buffer), momentum, lr)

@@ -103,17 +103,16 @@ def test_non_contiguous_arrays_fall_back_to_numpy(restore_switch):
     numba_kernels.set_enabled(True)
     data = np.ones((4, 6))[:, ::2]
     grad = np.ones((4, 3))
-    assert not numba_kernels.sgd_momentum_update(data, grad, np.ones((4, 3)), 0.9, 0.1)
-    assert not numba_kernels.adam_update(
-        data, grad, np.zeros((4, 3)), np.zeros((4, 3)), 1.0, 0.9, 0.999, 1e-8, 1e-3
-    )
+    assert not numba_kernels.sgd_update(data, grad, np.ones((4, 3)), 0.1, 0.9, 0, False, False)
+    moments = np.zeros((4, 3)), np.zeros((4, 3)), np.zeros((4, 3))
+    assert not numba_kernels.adam_update(data, grad, *moments, 1.0, 0.9, 0.999, False, 1e-8, 1e-3)
     np.testing.assert_array_equal(data, 1.0)
 
 
 def test_switched_off_nothing_is_compiled_or_changed(restore_switch):
     numba_kernels.set_enabled(False)
     data = np.ones(3)
-    assert not numba_kernels.sgd_momentum_update(data, np.ones(3), np.ones(3), 0.9, 0.1)
+    assert not numba_kernels.sgd_update(data, np.ones(3), np.ones(3), 0.1, 0.9, 0, False, False)
     np.testing.assert_array_equal(data, 1.0)
 
 

@@ -151,20 +151,11 @@ class Adam(Optimizer):
         # value (to rounding), one pass over the parameters fewer.
         step_size = lr * bias_correction2_sqrt / bias_correction1
         eps = group["eps"] * bias_correction2_sqrt
-        if not group["amsgrad"] and numba_kernels.adam_update(
-            param.data, grad, exp_avg, exp_avg_sq, decay, beta1, beta2, eps, step_size
-        ):
+        args = (decay, beta1, beta2, group["amsgrad"], eps, step_size)
+        moments = (exp_avg, exp_avg_sq, max_exp_avg_sq)
+        if numba_kernels.adam_update(param.data, grad, *moments, *args):
             return  # the same arithmetic, compiled (optional numba extra)
-        for_each_chunk(
-            _adam_kernel,
-            [param.data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, self._workspace(param, 1)],
-            decay,
-            beta1,
-            beta2,
-            group["amsgrad"],
-            eps,
-            step_size,
-        )
+        for_each_chunk(_adam_kernel, [param.data, grad, *moments, self._workspace(param, 1)], *args)
 
 
 def _adam_kernel(

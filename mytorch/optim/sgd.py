@@ -133,25 +133,11 @@ class SGD(Optimizer):
                     direction, dtype=param.data.dtype, copy=True
                 )
                 first = True
-        if (
-            momentum != 0
-            and not first
-            and group["dampening"] == 0
-            and not group["nesterov"]
-            and numba_kernels.sgd_momentum_update(
-                param.data, direction, buffer, momentum, group["lr"]
-            )
-        ):
+        args = (group["lr"], momentum, group["dampening"], group["nesterov"], first)
+        if numba_kernels.sgd_update(param.data, direction, buffer, *args):
             return  # the same arithmetic, compiled (optional numba extra)
-        for_each_chunk(
-            _sgd_kernel,
-            [param.data, direction, buffer, self._workspace(param, 1)],
-            group["lr"],
-            momentum,
-            group["dampening"],
-            group["nesterov"],
-            first,
-        )
+        scratch = self._workspace(param, 1)
+        for_each_chunk(_sgd_kernel, [param.data, direction, buffer, scratch], *args)
 
 
 def _sgd_kernel(
