@@ -73,13 +73,15 @@ def set_num_threads(n: int) -> None:
             _pool = None
 
 
-def _get_pool(workers: int) -> ThreadPoolExecutor:
+def _get_pool() -> ThreadPoolExecutor:
+    """The pool of ``get_num_threads() - 1`` workers (the caller is the last thread).
+
+    ``set_num_threads`` drops it, so it always matches the current setting.
+    """
     global _pool
     with _lock:
-        if _pool is None or _pool._max_workers != workers:
-            if _pool is not None:
-                _pool.shutdown(wait=True)
-            _pool = ThreadPoolExecutor(workers, thread_name_prefix="mytorch")
+        if _pool is None:
+            _pool = ThreadPoolExecutor(get_num_threads() - 1, thread_name_prefix="mytorch")
         return _pool
 
 
@@ -135,7 +137,7 @@ def for_each_chunk(
             stop = min(start + block, hi)
             kernel(*(a[start:stop] for a in flat), *args)
 
-    pool = _get_pool(threads - 1)
+    pool = _get_pool()
     futures = [pool.submit(run, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True)]
     try:
         run(bounds[0], bounds[1])
