@@ -162,8 +162,10 @@ class MyTorchRunner:
     """
 
     def __init__(self, cfg: Config, seed: int = 0, compiled: bool = False) -> None:
-        from mytorch import nn, optim
+        from mytorch import nn, numba_kernels, optim
 
+        # The switch is global: train() sets it, since the two MyTorch runners take turns.
+        self._numba_kernels = numba_kernels
         self.compiled = compiled
         self.name = "MyTorch+numba" if compiled else "MyTorch"
 
@@ -187,9 +189,7 @@ class MyTorchRunner:
 
     def train(self, X: np.ndarray, y: np.ndarray) -> None:
         model, criterion, opt, batch = self.model, self.criterion, self.opt, self.batch
-        from mytorch import numba_kernels
-
-        numba_kernels.set_enabled(self.compiled)
+        self._numba_kernels.set_enabled(self.compiled)
         model.train()
         for start in range(0, X.shape[0], batch):
             xb, yb = X[start : start + batch], y[start : start + batch]
