@@ -69,38 +69,13 @@ def build_model(config: cli.TrainConfig, n_features: int, n_classes: int) -> tor
 
 
 def build_optimizer(config: cli.TrainConfig, parameters) -> torch.optim.Optimizer:
-    """The optimiser of ``mytorch.cli.build_optimizer`` in ``torch.optim``."""
-    kind, lr, decay = config.optimizer, config.lr, config.weight_decay
-    if kind == "sgd":
-        return torch.optim.SGD(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
-    if kind == "adam":
-        return torch.optim.Adam(parameters, lr=lr, weight_decay=decay)
-    if kind == "adamw":
-        return torch.optim.AdamW(parameters, lr=lr, weight_decay=decay)
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
-    if kind == "adagrad":
-        return torch.optim.Adagrad(parameters, lr=lr, weight_decay=decay)
-    return torch.optim.Adadelta(parameters, lr=lr, weight_decay=decay)
+    """The optimiser of ``mytorch.cli.build_optimizer``, from ``torch.optim``."""
+    return cli.build_optimizer(config, parameters, library=torch.optim)
 
 
 def build_scheduler(config: cli.TrainConfig, optimizer: torch.optim.Optimizer):
     """The schedule of ``mytorch.cli.build_scheduler`` (stepped once per epoch), or None."""
-    schedulers = torch.optim.lr_scheduler
-    kind = config.schedule
-    if kind == "none":
-        return None
-    if kind == "step":
-        return schedulers.StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1)
-    if kind == "exponential":
-        return schedulers.ExponentialLR(optimizer, gamma=0.95)
-    if kind == "cosine":
-        return schedulers.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    if kind == "plateau":
-        return schedulers.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
-    if kind == "warmup":
-        return schedulers.LinearLR(optimizer, start_factor=0.1, total_iters=min(5, config.epochs))
-    return schedulers.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + epoch))
+    return cli.build_scheduler(config, optimizer, library=torch.optim)
 
 
 def evaluate(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:

@@ -176,25 +176,33 @@ def _initialise(linear: nn.Linear, scheme: str, activation: str, rng: np.random.
         init.zeros_(linear.bias)
 
 
-def build_optimizer(config: TrainConfig, parameters: list) -> optim.Optimizer:
-    """The optimiser the config names, with its learning rate, momentum and weight decay."""
+def build_optimizer(config: TrainConfig, parameters: list, library=optim) -> optim.Optimizer:
+    """The optimiser the config names, with its learning rate, momentum and weight decay.
+
+    ``library`` is ``mytorch.optim``, or ``torch.optim``, which has the same classes and
+    arguments (``examples/torch_fashion_mnist.py`` trains the same config with PyTorch).
+    """
     kind, lr, decay = config.optimizer, config.lr, config.weight_decay
     if kind == "sgd":
-        return optim.SGD(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
+        return library.SGD(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
     if kind == "adam":
-        return optim.Adam(parameters, lr=lr, weight_decay=decay)
+        return library.Adam(parameters, lr=lr, weight_decay=decay)
     if kind == "adamw":
-        return optim.AdamW(parameters, lr=lr, weight_decay=decay)
+        return library.AdamW(parameters, lr=lr, weight_decay=decay)
     if kind == "rmsprop":
-        return optim.RMSprop(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
+        return library.RMSprop(parameters, lr=lr, momentum=config.momentum, weight_decay=decay)
     if kind == "adagrad":
-        return optim.Adagrad(parameters, lr=lr, weight_decay=decay)
-    return optim.Adadelta(parameters, lr=lr, weight_decay=decay)
+        return library.Adagrad(parameters, lr=lr, weight_decay=decay)
+    return library.Adadelta(parameters, lr=lr, weight_decay=decay)
 
 
-def build_scheduler(config: TrainConfig, optimizer: optim.Optimizer):
-    """The learning-rate schedule the config names (stepped once per epoch), or None."""
-    schedulers = optim.lr_scheduler
+def build_scheduler(config: TrainConfig, optimizer: optim.Optimizer, library=optim):
+    """The learning-rate schedule the config names (stepped once per epoch), or None.
+
+    ``library`` as in :func:`build_optimizer`. PyTorch has no ``InverseTimeLR``; the
+    ``inverse-time`` schedule there is the same 1 / (1 + epoch) as a ``LambdaLR``.
+    """
+    schedulers = library.lr_scheduler
     kind = config.schedule
     if kind == "none":
         return None
@@ -208,6 +216,8 @@ def build_scheduler(config: TrainConfig, optimizer: optim.Optimizer):
         return schedulers.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
     if kind == "warmup":
         return schedulers.LinearLR(optimizer, start_factor=0.1, total_iters=min(5, config.epochs))
+    if not hasattr(schedulers, "InverseTimeLR"):
+        return schedulers.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + epoch))
     return schedulers.InverseTimeLR(optimizer, decay=1.0)
 
 
