@@ -10,6 +10,8 @@ import io
 import json
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 # scikit-learn's check_estimator runs its array-API checks only with this set before
 # SciPy is imported; without it those checks would be skipped.
@@ -18,6 +20,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 from mytorch import nn
 from mytorch.batchnorm import BatchNorm
@@ -228,6 +231,23 @@ def json_npz_round_trip(state):
         return obj
 
     return decode(json.loads(text))
+
+
+#: Hypothesis settings of the fuzz modules: many cases, none timed out by hypothesis
+#: itself (each module times every call against its own SECONDS_PER_CALL).
+FUZZ = settings(
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def ram_scratch_dir(prefix: str) -> tempfile.TemporaryDirectory:
+    """A temporary folder in RAM (/dev/shm) where there is one: fuzzing writes thousands
+    of small files, which need not wear the disk."""
+    return tempfile.TemporaryDirectory(
+        prefix=prefix, dir="/dev/shm" if Path("/dev/shm").is_dir() else None
+    )
 
 
 def peak_memory_mb() -> float | None:

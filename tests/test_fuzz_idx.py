@@ -15,23 +15,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import struct
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import FUZZ, ram_scratch_dir
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mytorch.datasets.idx import read_idx
 
 TYPE_CODES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-FUZZ = settings(
-    max_examples=2000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 #: A single call may take this long at most (a hang or a huge read would take far longer).
 SECONDS_PER_CALL = 2.0
 #: Peak memory may grow by this much over the whole fuzz run.
@@ -39,10 +34,7 @@ MAX_GROWTH_MB = 200
 # conftest's fixture checks that the module's cases together stay under MAX_GROWTH_MB.
 pytestmark = pytest.mark.usefixtures("peak_memory_stays_small")
 
-# Thousands of tiny writes: use RAM (/dev/shm) where there is one, not the disk.
-_scratch = tempfile.TemporaryDirectory(
-    prefix="mytorch-fuzz-idx-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
-)
+_scratch = ram_scratch_dir("mytorch-fuzz-idx-")
 PATH = Path(_scratch.name) / "data.idx"
 COUNT = {"random": 0, "mutated": 0, "huge header": 0, "returned": 0, "rejected": 0}
 

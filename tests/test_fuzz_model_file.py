@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import FUZZ, ram_scratch_dir
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mytorch
@@ -32,20 +32,12 @@ from mytorch import nn, optim
 from mytorch import serialization as ser
 from mytorch.serialization import ModelFileError, load_checkpoint, save_checkpoint
 
-FUZZ = settings(
-    max_examples=2000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 SECONDS_PER_CALL = 2.0
 MAX_GROWTH_MB = 200
 # conftest's fixture checks that the module's cases together stay under MAX_GROWTH_MB.
 pytestmark = pytest.mark.usefixtures("peak_memory_stays_small")
 
-# Thousands of small writes: use RAM (/dev/shm) where there is one, not the disk.
-_scratch = tempfile.TemporaryDirectory(
-    prefix="mytorch-fuzz-model-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
-)
+_scratch = ram_scratch_dir("mytorch-fuzz-model-")
 SCRATCH = Path(_scratch.name)
 COUNT = {"random": 0, "bytes": 0, "structure": 0, "checkpoint": 0, "loaded": 0, "rejected": 0}
 
@@ -326,11 +318,7 @@ def test_mutated_model_files_load_or_raise_model_file_error(seed):
         check_model(model)
 
 
-@settings(
-    max_examples=1000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(FUZZ, max_examples=1000)
 @given(seed=st.integers(0, 2**64 - 1))
 def test_mutated_checkpoints_load_or_raise_model_file_error(seed):
     COUNT["checkpoint"] += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mytorch.datasets.mnist import FASHION_MNIST_CLASSES  # noqa: E402
 from mytorch.plots import plot_confusion_matrix, plot_learning_curves  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -61,19 +62,7 @@ def test_learning_curves_of_a_single_epoch(tmp_path):
 def test_confusion_matrix_is_a_png(tmp_path):
     rng = np.random.default_rng(0)
     matrix = rng.integers(0, 50, (10, 10)) + np.diag(rng.integers(100, 900, 10))
-    classes = [
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
-    ]
-    plot_confusion_matrix(matrix, classes, tmp_path / "cm.png", title="Test")
+    plot_confusion_matrix(matrix, list(FASHION_MNIST_CLASSES), tmp_path / "cm.png", title="Test")
     assert_valid_png(tmp_path / "cm.png")
 
 
