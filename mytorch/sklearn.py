@@ -57,6 +57,7 @@ from mytorch.cli import (
 from mytorch.data import train_val_split
 from mytorch.loss import CrossEntropyLoss, MSELoss
 from mytorch.trainer import EarlyStopping, History, Trainer
+from mytorch.validation import check_number
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -160,17 +161,19 @@ def _check_real(
     low_inclusive: bool = True,
     high_inclusive: bool = True,
 ) -> float:
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, Real)
-        and np.isfinite(value)
-        and (value >= low if low_inclusive else value > low)
-        and (value <= high if high_inclusive else value < high)
+    # check_number's test, with scikit-learn's convention that a bad parameter of any
+    # kind is a ValueError.
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{where}: expected {name} to be a real number, got {value!r}")
+    return check_number(
+        float(value),
+        where,
+        name,
+        low=low,
+        high=high,
+        low_inclusive=low_inclusive,
+        high_inclusive=high_inclusive,
     )
-    if not ok:
-        left, right = "[" if low_inclusive else "(", "]" if high_inclusive else ")"
-        raise ValueError(f"{where}: expected {name} in {left}{low}, {high}{right}, got {value!r}")
-    return float(value)
 
 
 class _BaseMLP(BaseEstimator):
