@@ -9,6 +9,10 @@ arrays into blocks that stay in the core's cache for the whole sequence of passe
 threads (NumPy releases the GIL inside ufunc loops). Each element sees exactly the same
 operations in the same order, so the result is bit-for-bit that of one big pass.
 
+Measured on a 2-core machine the gain is large for an optimiser step on its own (Adam
+on 1.9M float32 weights: 8.3 -> 4.8 ms) but small inside training, because OpenBLAS's
+idle threads spin for about 0.1 s after each matrix product and keep the other core busy.
+
 ``set_num_threads`` / ``get_num_threads`` mirror ``torch.set_num_threads``; they do not
 touch the BLAS pool (use threadpoolctl or ``OPENBLAS_NUM_THREADS`` for that).
 """
