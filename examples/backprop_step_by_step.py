@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from mytorch import nn
-from mytorch.explain import backprop
+from mytorch.tools.explain import backprop
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

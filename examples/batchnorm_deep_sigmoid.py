@@ -22,7 +22,7 @@ import numpy as np
 
 from mytorch import nn, optim
 from mytorch.datasets import load_digits_default
-from mytorch.diagnostics import Diagnostics
+from mytorch.tools.diagnostics import Diagnostics
 from mytorch.trainer import Trainer
 
 DEPTH, WIDTH = 6, 32

@@ -23,8 +23,8 @@ import numpy as np
 
 from mytorch import nn, optim
 from mytorch.datasets.toy import make_toy
+from mytorch.tools.viz import accuracy, decision_boundary
 from mytorch.trainer import Trainer
-from mytorch.viz import accuracy, decision_boundary
 
 SETTINGS = {"no regularisation": (0.0, 0.0), "dropout": (0.5, 0.0), "weight decay": (0.0, 0.01)}
 

@@ -23,8 +23,8 @@ import numpy as np
 
 from mytorch import nn, optim
 from mytorch.datasets import load_digits_default
-from mytorch.diagnostics import Diagnostics, plot_diagnostics
 from mytorch.nn import init
+from mytorch.tools.diagnostics import Diagnostics, plot_diagnostics
 from mytorch.trainer import History, Trainer
 
 SIZES = (64, 32, 32, 10)

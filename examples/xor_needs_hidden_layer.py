@@ -18,8 +18,8 @@ from pathlib import Path
 
 from mytorch import nn, optim
 from mytorch.datasets.toy import make_toy
+from mytorch.tools.viz import accuracy, decision_boundary
 from mytorch.trainer import Trainer
-from mytorch.viz import accuracy, decision_boundary
 
 
 def train(model: nn.Module, X, y, epochs: int) -> float:

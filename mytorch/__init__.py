@@ -5,16 +5,22 @@ Two faces of one core:
 
 * ``mytorch.nn`` / ``mytorch.optim``: PyTorch's names and semantics;
 * ``mytorch/activation.py``, ``loss.py``, ``linear.py``, ``batchnorm.py`` and the
-  repository's ``hw1/``: the CMU 11-785 Homework 1 Part 1 API.
+  repository's ``hw1/``: the CMU 11-785 Homework 1 Part 1 API, adapters over ``nn``.
+
+``docs/architecture.md`` maps the folders and which way imports point.
 """
 
-from mytorch import nn, optim
+from mytorch import _aliases
+
+_aliases.install()
 
 __version__ = "0.1.0"
 
-from mytorch.gradcheck import gradcheck  # noqa: E402
+from mytorch import nn, optim  # noqa: E402
+from mytorch.optim.kernels.threaded import get_num_threads, set_num_threads  # noqa: E402
 from mytorch.serialization import load, save  # noqa: E402
-from mytorch.threads import get_num_threads, set_num_threads  # noqa: E402
+from mytorch.tools.gradcheck import gradcheck  # noqa: E402
+from mytorch.validation import assume_finite  # noqa: E402
 
 __all__ = [
     "nn",
@@ -22,6 +28,7 @@ __all__ = [
     "gradcheck",
     "save",
     "load",
+    "assume_finite",
     "get_num_threads",
     "set_num_threads",
     "__version__",

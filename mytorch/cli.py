@@ -153,7 +153,9 @@ def build_model(config: TrainConfig, n_features: int, n_classes: int) -> nn.Sequ
         if i < len(config.hidden):
             if config.batch_norm:
                 layers.append(nn.BatchNorm1d(n_out, dtype=dtype))
-            layers.append(ACTIVATIONS[config.activation]())
+            activation = ACTIVATIONS[config.activation]
+            # In place when it can: no one keeps the output of a Linear or BatchNorm.
+            layers.append(activation(inplace=True) if activation.supports_inplace else activation())
             if config.dropout > 0:
                 layers.append(nn.Dropout(config.dropout, rng=rng.integers(2**63)))
     return nn.Sequential(*layers)
@@ -349,7 +351,7 @@ def train(
     scheduler = build_scheduler(config, optimizer)
     callbacks: list[Callback] = [_EpochPrinter(config.epochs, stream)]
     if config.diagnostics:
-        from mytorch.diagnostics import Diagnostics
+        from mytorch.tools.diagnostics import Diagnostics
 
         callbacks.append(Diagnostics())
     if config.early_stopping:
@@ -444,7 +446,7 @@ def train(
 
 def _report_diagnostics(out: Path, records: list, stream: Any) -> list[str]:
     """Print the diagnostics table and advice; save diagnostics.json and .png."""
-    from mytorch.diagnostics import format_table, plot_diagnostics, save_report
+    from mytorch.tools.diagnostics import format_table, plot_diagnostics, save_report
 
     report = save_report(records, out / "diagnostics.json")
     print(f"\n{format_table(records)}", file=stream)
@@ -476,7 +478,7 @@ def toy(
     accuracies on the training points and on fresh points, and the files written.
     """
     from mytorch.datasets.toy import make_toy
-    from mytorch.viz import BoundaryFrames, accuracy, frame_epochs, save_gif
+    from mytorch.tools.viz import BoundaryFrames, accuracy, frame_epochs, save_gif
 
     # Looked up now, not bound at import: a test or notebook may have replaced sys.stdout.
     stream = sys.stdout if stream is None else stream
@@ -555,7 +557,7 @@ def _evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray, classes: list[str]
 
 def _draw(out: Path, history: dict, report: dict, classes: list[str], title: str) -> list[str]:
     try:
-        from mytorch.plots import plot_confusion_matrix, plot_learning_curves
+        from mytorch.tools.plots import plot_confusion_matrix, plot_learning_curves
 
         plot_learning_curves(history, out / "learning_curves.png", title=title)
         plot_confusion_matrix(
@@ -636,7 +638,7 @@ def evaluate(
 def predict(model_path: str, input_path: str, output_path: str, stream: Any = None) -> None:
     """Run ``mytorch predict``: labels and class probabilities for each row, as CSV."""
     stream = sys.stdout if stream is None else stream
-    from mytorch.activation import softmax
+    from mytorch.nn.functional import softmax
 
     model, header = _load_model(model_path)
     meta = header["metadata"]
@@ -854,7 +856,7 @@ def _parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("--input", required=True, help="CSV or .npz of features")
     predict_parser.add_argument("--output", required=True, help="CSV to write")
 
-    from mytorch.sweep import add_arguments as add_sweep_arguments
+    from mytorch.integrations.sweep import add_arguments as add_sweep_arguments
 
     add_sweep_arguments(
         commands.add_parser(
@@ -942,7 +944,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 _write_json(Path(args.json), report)
         elif args.command == "sweep":
-            from mytorch.sweep import run_from_args
+            from mytorch.integrations.sweep import run_from_args
 
             return run_from_args(args)
         else:

@@ -13,7 +13,8 @@ One NumPy ``.npz`` archive (a zip of ``.npy`` files) holding
 
 ``architecture`` describes the module tree as plain data (class name + constructor
 settings, e.g. ``{"type": "Linear", "in_features": 784, "out_features": 128,
-"bias": true}``); only the classes listed in ``_BUILDERS`` can be named, so loading
+"bias": true}``, ``mytorch.nn.registry``); only the classes listed in
+``registry.MODULE_TYPES`` can be named, so loading
 builds modules from a whitelist and never runs code from the file. ``checksum`` is
 the SHA-256 over the rest of the header (as canonical JSON: sorted keys, no spaces)
 followed by every array's key, dtype, shape and bytes in key order, so a damaged
@@ -39,12 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from mytorch import activation as act
-from mytorch.dropout import Dropout
-from mytorch.module import Module
-from mytorch.nn.batchnorm import BatchNorm1d
-from mytorch.nn.linear import Linear
-from mytorch.sequential import Sequential
+from mytorch.nn import registry
+from mytorch.nn.module import Module
+from mytorch.nn.sequential import Sequential
 
 FORMAT = "mytorch-model"
 FORMAT_VERSION = 1
@@ -56,75 +54,39 @@ class ModelFileError(ValueError):
 
 
 # ---------------------------------------------------------------- architecture as data
-def _activation_spec(module: act.Activation) -> dict[str, Any]:
-    spec: dict[str, Any] = {"type": type(module).__name__}
-    for name in ("negative_slope", "alpha", "approximate", "beta", "threshold", "dim"):
-        if name in module.__dict__:
-            spec[name] = module.__dict__[name]
-    return spec
-
-
 def describe(module: Module) -> dict[str, Any]:
     """Return the architecture of ``module`` as JSON-ready data (see module docstring)."""
-    if isinstance(module, Sequential):
-        return {"type": "Sequential", "modules": [describe(m) for m in module]}
-    if isinstance(module, Linear):
-        return {
-            "type": "Linear",
-            "in_features": module.in_features,
-            "out_features": module.out_features,
-            "bias": module.bias is not None,
-        }
-    if isinstance(module, BatchNorm1d):
-        return {
-            "type": "BatchNorm1d",
-            "num_features": module.num_features,
-            "eps": module.eps,
-            "momentum": module.momentum,
-            "affine": module.affine,
-            "track_running_stats": module.track_running_stats,
-        }
-    if isinstance(module, Dropout):
-        return {"type": "Dropout", "p": module.p}
-    if type(module).__name__ in _ACTIVATIONS and isinstance(module, act.Activation):
-        return _activation_spec(module)
-    raise TypeError(
-        f"save: cannot describe a {type(module).__name__}; models of nn.Sequential, "
-        f"nn.Linear, nn.BatchNorm1d, nn.Dropout and activations ({', '.join(_ACTIVATIONS)}) "
-        "can be saved (convert a course MLP with mlp.to_sequential())"
-    )
+    try:
+        return registry.spec(module)
+    except TypeError:
+        activations = ", ".join(registry.ACTIVATION_TYPES)
+        raise TypeError(
+            f"save: cannot describe a {_first_unregistered(module)}; models of "
+            f"nn.Sequential, nn.Linear, nn.BatchNorm1d, nn.Dropout and activations "
+            f"({activations}) can be saved (convert a course MLP with mlp.to_sequential())"
+        ) from None
 
 
-_ACTIVATIONS = {
-    cls.__name__: cls
-    for cls in (
-        act.Identity,
-        act.Step,
-        act.Sigmoid,
-        act.Tanh,
-        act.ReLU,
-        act.LeakyReLU,
-        act.ELU,
-        act.GELU,
-        act.Softplus,
-        act.Softmax,
-        act.LogSoftmax,
-    )
-}
+def _first_unregistered(module: Module) -> str:
+    for _, sub in module.named_modules():
+        if not registry.is_registered(sub):
+            return type(sub).__name__
+    return type(module).__name__
 
 
 def _build(spec: Any, dtype: np.dtype, where: str) -> Module:
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         raise ModelFileError(f"{where}: malformed architecture entry {spec!r}")
     kind = spec["type"]
-    settings = {k: v for k, v in spec.items() if k != "type"}
-    builder = _BUILDERS.get(kind)
-    if builder is None:
+    if kind not in registry.MODULE_TYPES:
         raise ModelFileError(f"{where}: unknown layer type {kind!r} in the architecture")
+    if kind == "Sequential":
+        modules = spec.get("modules")
+        if not isinstance(modules, list) or set(spec) != {"type", "modules"}:
+            raise ModelFileError(f"{where}: malformed Sequential entry")
+        return Sequential(*(_build(m, dtype, where) for m in modules))
     try:
-        return builder(settings, dtype, where)
-    except ModelFileError:  # from a nested entry, already explained
-        raise
+        return registry.build(spec, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{where}: invalid settings for {kind}: {error}") from None
 
@@ -161,28 +123,6 @@ def _declared_size(spec: Any, where: str, depth: int = 0) -> int:
         tracked = 2 if spec.get("track_running_stats", True) else 0
         return (affine + tracked) * size("num_features")
     return 0
-
-
-def _build_sequential(settings: dict, dtype: np.dtype, where: str) -> Module:
-    modules = settings.get("modules")
-    if not isinstance(modules, list) or set(settings) != {"modules"}:
-        raise ModelFileError(f"{where}: malformed Sequential entry")
-    return Sequential(*(_build(m, dtype, where) for m in modules))
-
-
-_BUILDERS: dict[str, Callable[[dict, np.dtype, str], Module]] = {
-    "Sequential": _build_sequential,
-    "Linear": lambda s, dtype, where: Linear(**s, dtype=dtype, rng=0),
-    "BatchNorm1d": lambda s, dtype, where: BatchNorm1d(**s, dtype=dtype),
-    "Dropout": lambda s, dtype, where: Dropout(**s),
-}
-
-
-def _activation_builder(cls: type) -> Callable[[dict, np.dtype, str], Module]:
-    return lambda settings, dtype, where: cls(**settings)
-
-
-_BUILDERS.update({name: _activation_builder(cls) for name, cls in _ACTIVATIONS.items()})
 
 
 # ---------------------------------------------------------------- checksums and atomic write

@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 from mytorch.data import DataLoader
-from mytorch.loss import Criterion
-from mytorch.sequential import Sequential
+from mytorch.nn.loss import Loss
+from mytorch.nn.sequential import Sequential
 from mytorch.validation import NonFiniteError, check_number, check_positive_int, check_rng
 
 
@@ -176,7 +176,7 @@ class EarlyStopping(Callback):
 def _is_classification(criterion: Any, y: np.ndarray) -> bool:
     if y.dtype.kind in "iu":
         return True
-    from mytorch.loss import CrossEntropyLoss
+    from mytorch.nn.loss import CrossEntropyLoss
 
     return isinstance(criterion, CrossEntropyLoss) and y.ndim == 2
 
@@ -195,7 +195,7 @@ class Trainer:
     model : Module
         Anything with ``__call__``, ``backward(grad)``, ``train()``, ``eval()``,
         ``state_dict()`` and ``load_state_dict()``.
-    criterion : Criterion
+    criterion : Loss
         The loss, e.g. ``nn.CrossEntropyLoss()``.
     optimizer : Optimizer
         E.g. ``optim.SGD(model.parameters(), lr=0.1)``.
@@ -291,7 +291,7 @@ class Trainer:
             self.raise_diverged(error, x)
         self.check_finite_grads()
         if self.max_grad_norm is not None:
-            from mytorch.nn.clip_grad import clip_grad_norm_
+            from mytorch.nn.utils.clip_grad import clip_grad_norm_
 
             clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
         self.optimizer.step()
@@ -534,7 +534,7 @@ class Trainer:
 
 def fit(
     model: Any,
-    criterion: Criterion,
+    criterion: Loss,
     optimizer: Any,
     train_data: tuple[np.ndarray, np.ndarray],
     val_data: tuple[np.ndarray, np.ndarray] | None = None,

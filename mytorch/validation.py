@@ -9,10 +9,55 @@ everywhere.
 
 from __future__ import annotations
 
+import contextvars
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+
+#: Whether the NaN/inf scan of arrays is skipped (see :func:`assume_finite`).
+_ASSUME_FINITE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mytorch_assume_finite", default=False
+)
+
+
+@contextmanager
+def assume_finite(enabled: bool = True) -> Iterator[None]:
+    """Skip the NaN/inf scan of inputs and gradients inside the ``with`` block.
+
+    Every layer checks that its input is finite (one pass over the array). Where the
+    input comes from another layer that has already been checked, the scan repeats work:
+    ``nn.Sequential`` checks the data once, at its first module, and runs the modules
+    after it inside ``assume_finite()`` (a value that overflows inside the network still
+    shows in the loss, and the trainer then names the layer). Shapes and dtypes are
+    checked either way. This is scikit-learn's ``assume_finite`` switch, as a context
+    manager that nests and is local to the thread (a ``contextvars`` variable).
+
+    Parameters
+    ----------
+    enabled : bool
+        True skips the scan; False turns it back on inside an outer block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mytorch import nn
+    >>> from mytorch.validation import assume_finite
+    >>> with assume_finite():
+    ...     out = nn.ReLU()(np.array([np.nan, 1.0]))  # no NaN check here
+    """
+    token = _ASSUME_FINITE.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _ASSUME_FINITE.reset(token)
+
+
+def finite_checks_enabled() -> bool:
+    """False inside :func:`assume_finite`, True otherwise."""
+    return not _ASSUME_FINITE.get()
 
 
 class NonFiniteError(ValueError):
@@ -35,7 +80,7 @@ def check_float_array(
     dtype: np.dtype | None = None,
     allow_empty: bool = False,
     name: str = "input",
-    finite: bool = True,
+    finite: bool | None = None,
 ) -> np.ndarray:
     """Check that ``x`` is a finite floating-point array of the expected shape.
 
@@ -56,10 +101,9 @@ def check_float_array(
         Whether an array with no rows is accepted.
     name : str
         What the array is, for the message ("input", "grad_output", "target").
-    finite : bool
-        Also check for NaN and inf (one pass over ``x``). ``Sequential`` turns it off
-        for the layers after the first, whose input the previous layer produced; a
-        NaN born inside the network still shows in the loss.
+    finite : bool or None
+        Also check for NaN and inf (one pass over ``x``). ``None`` (the default) checks
+        unless inside :func:`assume_finite`.
 
     Returns
     -------
@@ -108,7 +152,7 @@ def check_float_array(
         )
     if not allow_empty and x.ndim > 0 and x.shape[0] == 0:
         raise ValueError(f"{where}: expected a non-empty batch, got {name} of shape {x.shape}")
-    if finite:
+    if finite if finite is not None else not _ASSUME_FINITE.get():
         check_finite(x, where, name=name)
     return x
 
@@ -277,7 +321,7 @@ def check_output_grad(
     ndim: int | None = None,
     dtype: np.dtype | None = None,
     allow_empty: bool = True,
-    finite: bool = True,
+    finite: bool | None = None,
 ) -> np.ndarray:
     """Check the gradient a ``backward`` receives: d(loss)/d(output), of the output's shape.
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from mytorch.nn.clip_grad import clip_grad_norm_, clip_grad_value_
-from mytorch.parameter import Parameter
+from mytorch.nn.parameter import Parameter
+from mytorch.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
 
 SHAPES = [(4, 3), (4,), (2, 4), (2,)]
 

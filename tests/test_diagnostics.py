@@ -7,7 +7,7 @@ import pytest
 
 from mytorch import nn, optim
 from mytorch.cli import main
-from mytorch.diagnostics import (
+from mytorch.tools.diagnostics import (
     Diagnostics,
     activation_statistics,
     format_table,

@@ -8,8 +8,8 @@ import torch
 
 from mytorch import nn
 from mytorch.activation import Sigmoid as CourseSigmoid
-from mytorch.explain import backprop
 from mytorch.linear import Linear as CourseLinear
+from mytorch.tools.explain import backprop
 
 
 def _model():

@@ -142,7 +142,9 @@ class SigmoidWithoutOneMinus(nn.Sigmoid):
 class BatchNormWithoutMeanTerms(nn.BatchNorm1d):
     def backward(self, delta):
         super().backward(delta)
-        return delta * self.weight.data / np.sqrt(self.var + self.eps)  # as if stats were fixed
+        return (
+            delta * self.weight.data / np.sqrt(self.batch_var + self.eps)
+        )  # as if stats were fixed
 
 
 class CrossEntropyForgettingTheMean(nn.CrossEntropyLoss):

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mytorch.nn import init
-from mytorch.parameter import Parameter
+from mytorch.nn.parameter import Parameter
 
 SHAPE = (400, 500)  # 200 000 draws: sample std within ~0.5% with 5-sigma margin
 N = SHAPE[0] * SHAPE[1]

@@ -38,8 +38,8 @@ from mytorch.cli import main
 from mytorch.data import DataLoader, train_val_split
 from mytorch.linear import Linear as CourseLinear
 from mytorch.loss import SoftmaxCrossEntropy
+from mytorch.nn.parameter import Parameter
 from mytorch.optim import lr_scheduler
-from mytorch.parameter import Parameter
 from mytorch.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent

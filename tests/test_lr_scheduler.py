@@ -12,8 +12,8 @@ import torch
 from conftest import json_npz_round_trip
 
 from mytorch import nn, optim
+from mytorch.nn.parameter import Parameter
 from mytorch.optim import lr_scheduler
-from mytorch.parameter import Parameter
 
 # See tests/test_optimizer.py: one torch thread keeps tiny backward passes fast.
 torch.set_num_threads(1)

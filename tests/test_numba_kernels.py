@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mytorch import numba_kernels, optim
-from mytorch.parameter import Parameter
+from mytorch.nn.parameter import Parameter
 
 pytest.importorskip("numba", reason="the compiled loops need the optional numba extra")
 

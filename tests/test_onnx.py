@@ -15,8 +15,8 @@ import pytest
 import mytorch  # noqa: E402
 from mytorch import nn  # noqa: E402
 from mytorch.batchnorm import BatchNorm  # noqa: E402
+from mytorch.integrations.onnx import export  # noqa: E402
 from mytorch.linear import Linear as CourseLinear  # noqa: E402
-from mytorch.onnx import export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The issue's bar: onnxruntime's float32 output within 1e-5 of MyTorch's.

@@ -11,7 +11,7 @@ import torch
 from conftest import json_npz_round_trip
 
 from mytorch import nn, optim
-from mytorch.parameter import Parameter
+from mytorch.nn.parameter import Parameter
 
 # Tiny tensors: on a 2-core machine torch's worker threads and OpenBLAS's spin against each
 # other and make each backward pass ~50x slower; one torch thread avoids that.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mytorch.datasets.mnist import FASHION_MNIST_CLASSES  # noqa: E402
-from mytorch.plots import plot_confusion_matrix, plot_learning_curves  # noqa: E402
+from mytorch.tools.plots import plot_confusion_matrix, plot_learning_curves  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -172,12 +172,14 @@ def test_sequential_rejects_a_non_module():
 
 @pytest.mark.parametrize("activation", [nn.ReLU, nn.Sigmoid, nn.Tanh])
 def test_activations_computed_in_place_leave_every_kept_array_intact(activation):
-    # Inside a Sequential an activation may overwrite the Linear output it is given;
-    # nothing a layer keeps (the Linear's input, BatchNorm's course attribute ``out``)
-    # may change, and the result must equal the module run on its own.
+    # ``inplace=True`` after a Linear overwrites the Linear's output, which no one keeps;
+    # nothing a layer keeps (the Linear's input, the course BatchNorm's ``out``) may
+    # change, and the result must equal the module run out of place.
+    from mytorch.batchnorm import BatchNorm as CourseBatchNorm
+
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 4))
-    linear, norm, act = nn.Linear(4, 5, rng=1), nn.BatchNorm1d(5), activation()
+    linear, norm, act = nn.Linear(4, 5, rng=1), CourseBatchNorm(5), activation(inplace=True)
     model = nn.Sequential(linear, act, nn.Linear(5, 5, rng=2), norm, activation())
     x_before = x.copy()
     out = model(x)
@@ -186,3 +188,23 @@ def test_activations_computed_in_place_leave_every_kept_array_intact(activation)
     np.testing.assert_array_equal(out, alone)
     assert (norm.out < 0).any()  # BatchNorm's output, not the activation's
     np.testing.assert_array_equal(act.state, activation()(linear(x)))
+    np.testing.assert_array_equal(linear.x, x)
+
+
+@pytest.mark.parametrize("activation", [nn.ReLU, nn.Sigmoid, nn.Tanh])
+def test_an_activation_leaves_its_input_alone_unless_asked_to_work_in_place(activation):
+    z = np.linspace(-2.0, 2.0, 12).reshape(3, 4)
+    before = z.copy()
+    out = activation()(z)
+    np.testing.assert_array_equal(z, before)
+    assert out is not z
+    in_place = activation(inplace=True)(z)
+    assert in_place is z
+    np.testing.assert_array_equal(in_place, out)
+
+
+def test_an_activation_without_an_in_place_form_refuses_inplace():
+    with pytest.raises(ValueError, match=r"^Step: inplace=True is not supported"):
+        nn.Step(inplace=True)
+    with pytest.raises(TypeError, match=r"^ReLU: expected inplace to be a bool, got 'yes'"):
+        nn.ReLU(inplace="yes")

@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import mytorch  # noqa: E402
 from mytorch import nn  # noqa: E402
-from mytorch.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+from mytorch.integrations.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ import pytest
 
 import mytorch  # noqa: E402
 from mytorch.cli import main  # noqa: E402
-from mytorch.sweep import (  # noqa: E402
+from mytorch.integrations.sweep import (  # noqa: E402
     _client,
     expand_runs,
     load_sweep,

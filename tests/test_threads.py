@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from mytorch import numba_kernels, optim, threads
+from mytorch.nn.parameter import Parameter
 from mytorch.optim.adam import _adam_kernel
-from mytorch.parameter import Parameter
 
 
 @pytest.fixture

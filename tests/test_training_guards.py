@@ -17,9 +17,9 @@ import pytest
 
 from mytorch import nn, optim
 from mytorch.cli import main
-from mytorch.module import Module
+from mytorch.nn.module import Module
+from mytorch.nn.parameter import Parameter
 from mytorch.optim import lr_scheduler
-from mytorch.parameter import Parameter
 from mytorch.serialization import load_checkpoint, save_checkpoint
 from mytorch.trainer import Callback, Trainer, TrainingDivergedError
 

@@ -6,8 +6,8 @@ import pytest
 from mytorch import nn, optim
 from mytorch.cli import main
 from mytorch.datasets.toy import make_toy
+from mytorch.tools.viz import BoundaryFrames, accuracy, decision_boundary, frame_epochs, save_gif
 from mytorch.trainer import Trainer
-from mytorch.viz import BoundaryFrames, accuracy, decision_boundary, frame_epochs, save_gif
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

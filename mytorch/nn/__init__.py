@@ -1,4 +1,10 @@
-"""``mytorch.nn``: PyTorch's layer, activation and loss names over MyTorch's one core.
+"""``mytorch.nn``: layers, activations and losses with PyTorch's names, by hand in NumPy.
+
+This is MyTorch's one core. Each layer is a file holding its equations in the module
+docstring and ``forward`` / ``backward`` side by side; ``functional`` holds the plain
+functions (sigmoid, softmax, ...), ``kernels`` the faster spellings some layers call,
+``init`` the initialisers and ``utils`` gradient clipping and parameter vectors. The
+course's files (``mytorch/linear.py``, ...) are adapters over these classes.
 
 Examples
 --------
@@ -12,9 +18,11 @@ Examples
 >>> _ = model.backward(criterion.backward())
 """
 
-from mytorch.activation import (
+from mytorch.nn import init, utils
+from mytorch.nn.activation import (
     ELU,
     GELU,
+    Activation,
     Identity,
     LeakyReLU,
     LogSoftmax,
@@ -25,18 +33,25 @@ from mytorch.activation import (
     Step,
     Tanh,
 )
-from mytorch.dropout import Dropout
-from mytorch.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, MultiMarginLoss, NLLLoss
-from mytorch.module import Module
-from mytorch.nn import init
 from mytorch.nn.batchnorm import BatchNorm1d
-from mytorch.nn.clip_grad import clip_grad_norm_, clip_grad_value_
+from mytorch.nn.dropout import Dropout
 from mytorch.nn.linear import Linear
-from mytorch.parameter import Parameter
-from mytorch.sequential import Sequential
+from mytorch.nn.loss import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Loss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+)
+from mytorch.nn.module import Module
+from mytorch.nn.parameter import Parameter
+from mytorch.nn.sequential import Sequential
+from mytorch.nn.utils import clip_grad_norm_, clip_grad_value_
 
 __all__ = [
     "init",
+    "utils",
     "clip_grad_norm_",
     "clip_grad_value_",
     "Module",
@@ -45,6 +60,7 @@ __all__ = [
     "Linear",
     "BatchNorm1d",
     "Dropout",
+    "Activation",
     "Identity",
     "Step",
     "Sigmoid",
@@ -56,6 +72,7 @@ __all__ = [
     "Softplus",
     "Softmax",
     "LogSoftmax",
+    "Loss",
     "MSELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",

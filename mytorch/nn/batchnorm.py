@@ -1,22 +1,46 @@
-"""``nn.BatchNorm1d``: the core ``BatchNorm`` with PyTorch's defaults."""
+"""Batch normalisation, ``torch.nn.BatchNorm1d``.
+
+Training forward, per feature over a batch of m samples (the CMU handout's eqs. 1-4;
+the notes' section on batch normalisation):
+
+    mu = mean(x),  var = mean((x - mu)^2),  x_hat = (x - mu) / sqrt(var + eps),
+    y = gamma x_hat + beta,
+
+and the running averages used at inference (eqs. 5-6):
+
+    running = (1 - momentum) running + momentum batch_statistic.
+
+Backward (eqs. 7-10), with delta = d(loss)/dy:
+
+    dgamma = sum delta x_hat,   dbeta = sum delta,   dx_hat = delta gamma,
+    dvar  = -1/2 sum dx_hat (x - mu) (var + eps)^(-3/2),
+    dmean = -sum dx_hat (var + eps)^(-1/2) - (2/m) dvar sum (x - mu),
+    dx    = dx_hat (var + eps)^(-1/2) + dvar (2/m) (x - mu) + dmean / m.
+
+The course's ``BatchNorm`` (``mytorch/batchnorm.py``) is this layer with the course's
+constructor, names and conventions.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mytorch.batchnorm import BatchNorm as _CoreBatchNorm
+from mytorch.nn.module import Module
+from mytorch.nn.parameter import Parameter
+from mytorch.validation import (
+    check_dtype,
+    check_float_array,
+    check_number,
+    check_output_grad,
+    check_positive_int,
+    require_forward,
+)
 
 __all__ = ["BatchNorm1d"]
 
 
-class BatchNorm1d(_CoreBatchNorm):
+class BatchNorm1d(Module):
     """Batch normalisation of (N, C) input (``torch.nn.BatchNorm1d``).
-
-    Same maths and code as the course's :class:`mytorch.batchnorm.BatchNorm`, with
-    PyTorch's defaults: eps = 1e-5, momentum = 0.1 (``running = (1 - momentum) *
-    running + momentum * batch``), the unbiased batch variance in the running
-    variance, (C,) buffers and accumulated gradients. ``momentum=None`` gives a
-    cumulative average.
 
     Parameters
     ----------
@@ -25,7 +49,8 @@ class BatchNorm1d(_CoreBatchNorm):
     eps : float
         Added to the variance for stability.
     momentum : float or None
-        Weight of the new batch statistic in the running average.
+        Weight of the new batch statistic in the running average; ``None`` gives a
+        cumulative average (PyTorch's ``momentum=None``).
     affine : bool
         Learn gamma (``weight``) and beta (``bias``).
     track_running_stats : bool
@@ -33,17 +58,30 @@ class BatchNorm1d(_CoreBatchNorm):
     dtype : numpy dtype
         float64 (default) or float32.
 
+    Attributes
+    ----------
+    weight, bias : Parameter or None
+        gamma and beta, shape (C,).
+    running_mean, running_var : numpy.ndarray
+        Buffers of shape (C,); the running variance takes the *unbiased* batch variance,
+        as in PyTorch.
+    x, x_hat : numpy.ndarray
+        The last input and its normalised form, (N, C), kept for backward.
+    batch_mean, batch_var : numpy.ndarray
+        The last training batch's statistics, (C,).
+
     Shape:
-        - Input: (N, C). Output: (N, C).
+        - Input: (N, C); N > 1 in training mode. Output: (N, C).
 
     Examples
     --------
     >>> bn = BatchNorm1d(3)
     >>> sorted(bn.state_dict())
     ['bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight']
+    >>> bn(np.array([[1.0, 2.0, 0.0], [3.0, 6.0, 0.0]])).round(3)
+    array([[-1., -1.,  0.],
+           [ 1.,  1.,  0.]])
     """
-
-    course_conventions = False
 
     def __init__(
         self,
@@ -55,23 +93,145 @@ class BatchNorm1d(_CoreBatchNorm):
         *,
         dtype=np.float64,
     ) -> None:
-        super().__init__(
-            num_features,
-            eps=eps,
-            momentum=momentum,
-            cumulative_average=momentum is None,
-            affine=affine,
-            track_running_stats=track_running_stats,
-            unbiased_running_var=True,
-            dtype=dtype,
+        super().__init__()
+        where = type(self).__name__
+        self.num_features = check_positive_int(num_features, where, "num_features")
+        self.eps = check_number(eps, where, "eps", low=0, low_inclusive=False)
+        self.momentum = (
+            None if momentum is None else check_number(momentum, where, "momentum", low=0, high=1)
         )
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        self.dtype = check_dtype(dtype, where)
+        features = self.num_features
+        if self.affine:
+            self.weight = Parameter(np.ones(features, dtype=self.dtype))
+            self.bias = Parameter(np.zeros(features, dtype=self.dtype))
+        else:
+            self.weight = None
+            self.bias = None
+        if self.track_running_stats:
+            self.register_buffer("running_mean", np.zeros(features, dtype=self.dtype))
+            self.register_buffer("running_var", np.ones(features, dtype=self.dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        self.x: np.ndarray | None = None
+        self.x_hat: np.ndarray | None = None
+        self.batch_mean: np.ndarray | None = None
+        self.batch_var: np.ndarray | None = None
+        self._inv_std: np.ndarray | None = None
+        self._used_batch_stats = True
 
-    @property
-    def running_mean(self) -> np.ndarray:
-        """Running mean, shape (C,)."""
-        return self._buffers.get("running_mean")
+    # ------------------------------------------------------------------ forward/backward
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Normalise ``x`` (N, C): batch statistics in training mode, running ones in eval."""
+        return self.normalise(x, evaluating=not self.training)
 
-    @property
-    def running_var(self) -> np.ndarray:
-        """Running variance, shape (C,)."""
-        return self._buffers.get("running_var")
+    def normalise(self, x: np.ndarray, evaluating: bool) -> np.ndarray:
+        """``forward`` with the mode given: running statistics iff ``evaluating`` (and kept)."""
+        where = type(self).__name__
+        check_float_array(x, where, features=self.num_features, dtype=self.dtype)
+        if evaluating and self.track_running_stats:
+            self.x = x
+            return self._normalise_with_running_stats(x)
+        m = x.shape[0]
+        if m < 2:
+            raise ValueError(
+                f"{where}: expected more than 1 sample per feature in training mode, "
+                f"got input of shape {x.shape}; use a batch of 2 or more, or eval()"
+            )
+        mean = np.add.reduce(x, axis=0) / m  # eq. 1
+        centred = x - mean
+        var = np.einsum("ij,ij->j", centred, centred) / m  # eq. 2, one fused reduction
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.batch_mean, self.batch_var = mean, var
+        if self.track_running_stats and not evaluating:
+            self._update_running_stats(mean, var, m)
+        x_hat = centred
+        x_hat *= inv_std  # eq. 3
+        self.x, self.x_hat, self._inv_std, self._used_batch_stats = x, x_hat, inv_std, True
+        if self.weight is None:
+            return x_hat.copy()
+        y = x_hat * self.weight.data  # eq. 4
+        y += self.bias.data
+        return y
+
+    def _normalise_with_running_stats(self, x: np.ndarray) -> np.ndarray:
+        # Inference: the statistics are constants, so gamma (x - mu) / sigma + beta is one
+        # affine map x * scale + shift: two passes instead of four. x_hat is formed only
+        # if backward asks for it.
+        inv_std = 1.0 / np.sqrt(self._buffers["running_var"] + self.eps)
+        scale = inv_std if self.weight is None else self.weight.data * inv_std
+        shift = -self._buffers["running_mean"] * scale
+        if self.bias is not None:
+            shift += self.bias.data
+        self._inv_std, self._used_batch_stats, self.x_hat = inv_std, False, None
+        y = x * scale
+        y += shift
+        return y
+
+    def running_var_update(self, batch_var: np.ndarray, m: int) -> np.ndarray:
+        """The batch variance that enters the running variance: PyTorch's unbiased one."""
+        return batch_var * (m / (m - 1))
+
+    def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
+        tracked = self._buffers["num_batches_tracked"]
+        tracked += 1
+        factor = 1.0 / float(tracked) if self.momentum is None else self.momentum
+        new_values = (mean, self.running_var_update(var, m))
+        for name, batch_value in zip(("running_mean", "running_var"), new_values, strict=True):
+            running = self._buffers[name]
+            running *= 1.0 - factor
+            running += factor * batch_value  # eqs. 5-6
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        """Given delta = d(loss)/dy (N, C), store dgamma, dbeta; return d(loss)/dx (N, C).
+
+        Notes
+        -----
+        The handout's dvar and dmean (module docstring) simplify, because
+        sum(x - mu) = 0 and x - mu = x_hat / inv_std, to
+
+            dx = gamma inv_std (delta - dbeta / m - x_hat dgamma / m),
+
+        with dbeta = sum delta and dgamma = sum delta x_hat: the same value in three
+        passes over the batch instead of nine. With running statistics (eval mode)
+        mu and var are constants and dx = gamma inv_std delta.
+        """
+        where = f"{type(self).__name__}.backward"
+        require_forward(self.x, where)
+        if self.x_hat is None:  # after an inference forward: form x_hat now
+            self.x_hat = (self.x - self._buffers["running_mean"]) * self._inv_std
+        x_hat = self.x_hat
+        check_output_grad(
+            delta, where, x_hat.shape, name="delta", ndim=2, dtype=self.dtype, allow_empty=False
+        )
+        grad_beta = np.add.reduce(delta, axis=0)  # eq. 8
+        grad_gamma = np.einsum("ij,ij->j", delta, x_hat)  # eq. 9
+        scale = self._inv_std if self.weight is None else self.weight.data * self._inv_std
+        if self._used_batch_stats:
+            m = delta.shape[0]
+            dx = x_hat * (grad_gamma / m)
+            np.subtract(delta, dx, out=dx)
+            dx -= grad_beta / m
+            dx *= scale
+        else:
+            dx = delta * scale
+        if self.affine:
+            self.store_grad(self.weight, grad_gamma)
+            self.store_grad(self.bias, grad_beta)
+        return dx
+
+    def get_config(self) -> dict:
+        return {
+            "num_features": self.num_features,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "affine": self.affine,
+            "track_running_stats": self.track_running_stats,
+        }
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )

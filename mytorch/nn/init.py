@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from mytorch.parameter import Parameter
+from mytorch.nn.parameter import Parameter
 from mytorch.validation import check_dtype, check_number, check_positive_int
 
 ArrayOrParameter = TypeVar("ArrayOrParameter", np.ndarray, Parameter)

@@ -8,7 +8,7 @@ Schedulers live in :mod:`mytorch.optim.lr_scheduler`.
 Examples
 --------
 >>> from mytorch import optim
->>> from mytorch.parameter import Parameter
+>>> from mytorch.nn.parameter import Parameter
 >>> import numpy as np
 >>> w = Parameter(np.ones(3))
 >>> opt = optim.Adam([w], lr=1e-2)

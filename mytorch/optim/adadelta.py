@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from mytorch.nn.parameter import Parameter
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
-from mytorch.parameter import Parameter
 
 
 class Adadelta(Optimizer):
@@ -69,7 +69,7 @@ class Adadelta(Optimizer):
 
     Examples
     --------
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> w = Parameter(np.array([1.0, -2.0]))
     >>> opt = Adadelta([w])
     >>> w.grad = 2 * w.data
@@ -173,7 +173,7 @@ class NotesAdadelta(Optimizer):
 
     Examples
     --------
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> w = Parameter(np.array([1.0, -2.0]))
     >>> opt = NotesAdadelta([w], lr=0.01, gamma=0.75)
     >>> w.grad = 2 * w.data

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from mytorch.nn.parameter import Parameter
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
-from mytorch.parameter import Parameter
 
 
 class Adagrad(Optimizer):
@@ -47,7 +47,7 @@ class Adagrad(Optimizer):
 
     Examples
     --------
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> w = Parameter(np.array([1.0, -2.0]))
     >>> opt = Adagrad([w], lr=0.5)
     >>> w.grad = 2 * w.data

@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from mytorch import numba_kernels
+from mytorch.nn.parameter import Parameter
+from mytorch.optim.kernels import compiled as numba_kernels
+from mytorch.optim.kernels.threaded import for_each_chunk
 from mytorch.optim.optimizer import (
     Optimizer,
     ParamsT,
@@ -14,8 +16,6 @@ from mytorch.optim.optimizer import (
     check_flag,
     check_hyperparameter,
 )
-from mytorch.parameter import Parameter
-from mytorch.threads import for_each_chunk
 
 
 class Adam(Optimizer):
@@ -75,7 +75,7 @@ class Adam(Optimizer):
 
     Examples
     --------
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> w = Parameter(np.array([1.0, -2.0]))
     >>> opt = Adam([w], lr=0.1)
     >>> w.grad = 2 * w.data
@@ -224,7 +224,7 @@ class AdamW(Adam):
 
     Examples
     --------
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> w = Parameter(np.array([1.0, -2.0]))
     >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
     >>> w.grad = 2 * w.data
@@ -298,7 +298,7 @@ class NotesAdam(Optimizer):
 
     Examples
     --------
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> w = Parameter(np.array([1.0, -2.0]))
     >>> opt = NotesAdam([w], lr=0.1)
     >>> w.grad = 2 * w.data

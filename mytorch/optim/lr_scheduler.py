@@ -201,7 +201,7 @@ class LambdaLR(LRScheduler):
     Examples
     --------
     >>> from mytorch.optim import SGD
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> import numpy as np
     >>> opt = SGD([Parameter(np.zeros(2))], lr=1.0)
     >>> sched = LambdaLR(opt, lambda epoch: 0.5**epoch)
@@ -286,7 +286,7 @@ class InverseTimeLR(LRScheduler):
     Examples
     --------
     >>> from mytorch.optim import SGD
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> import numpy as np
     >>> opt = SGD([Parameter(np.zeros(2))], lr=0.3)
     >>> sched = InverseTimeLR(opt)
@@ -331,7 +331,7 @@ class StepLR(LRScheduler):
     Examples
     --------
     >>> from mytorch.optim import SGD
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> import numpy as np
     >>> opt = SGD([Parameter(np.zeros(2))], lr=1.0)
     >>> sched = StepLR(opt, step_size=2, gamma=0.5)
@@ -374,7 +374,7 @@ class ExponentialLR(LRScheduler):
     Examples
     --------
     >>> from mytorch.optim import SGD
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> import numpy as np
     >>> opt = SGD([Parameter(np.zeros(2))], lr=1.0)
     >>> sched = ExponentialLR(opt, gamma=0.5)
@@ -426,7 +426,7 @@ class CosineAnnealingLR(LRScheduler):
     Examples
     --------
     >>> from mytorch.optim import SGD
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> import numpy as np
     >>> opt = SGD([Parameter(np.zeros(2))], lr=1.0)
     >>> sched = CosineAnnealingLR(opt, T_max=2)
@@ -489,7 +489,7 @@ class LinearLR(LRScheduler):
     Examples
     --------
     >>> from mytorch.optim import SGD
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> import numpy as np
     >>> opt = SGD([Parameter(np.zeros(2))], lr=1.0)
     >>> sched = LinearLR(opt, start_factor=0.25, total_iters=3)
@@ -568,7 +568,7 @@ class ReduceLROnPlateau(LRScheduler):
     Examples
     --------
     >>> from mytorch.optim import SGD
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> import numpy as np
     >>> opt = SGD([Parameter(np.zeros(2))], lr=1.0)
     >>> sched = ReduceLROnPlateau(opt, patience=1)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.parameter import Parameter
+from mytorch.nn.parameter import Parameter
 from mytorch.validation import check_number
 
 ParamsT = Iterable[Parameter] | Iterable[dict[str, Any]]

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from mytorch.nn.parameter import Parameter
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
-from mytorch.parameter import Parameter
 
 
 class RMSprop(Optimizer):
@@ -56,7 +56,7 @@ class RMSprop(Optimizer):
 
     Examples
     --------
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> w = Parameter(np.array([1.0, -2.0]))
     >>> opt = RMSprop([w], lr=0.01, alpha=0.75)
     >>> w.grad = 2 * w.data

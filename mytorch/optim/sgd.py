@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from mytorch import numba_kernels
+from mytorch.nn.parameter import Parameter
+from mytorch.optim.kernels import compiled as numba_kernels
+from mytorch.optim.kernels.threaded import for_each_chunk
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
-from mytorch.parameter import Parameter
-from mytorch.threads import for_each_chunk
 
 
 class SGD(Optimizer):
@@ -74,7 +74,7 @@ class SGD(Optimizer):
 
     Examples
     --------
-    >>> from mytorch.parameter import Parameter
+    >>> from mytorch.nn.parameter import Parameter
     >>> w = Parameter(np.array([1.0, -2.0]))
     >>> opt = SGD([w], lr=0.1, momentum=0.9)
     >>> for _ in range(2):

@@ -24,11 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.gradcheck import _relative_error, numeric_gradient
-from mytorch.linear import Linear
-from mytorch.loss import Criterion, CrossEntropyLoss, MSELoss
-from mytorch.module import Module
-from mytorch.sequential import Sequential
+from mytorch.nn.loss import CrossEntropyLoss, Loss, MSELoss
+from mytorch.nn.module import Module
+from mytorch.tools.gradcheck import _relative_error, numeric_gradient
 
 __all__ = ["BackpropRecord", "Step", "backprop"]
 
@@ -154,7 +152,7 @@ class BackpropRecord:
     def plot(self, path: str | os.PathLike, title: str = "Forward values and their blame") -> None:
         """Save a picture: for the input and each module's output, its values (top) and
         the blame d(loss)/d(value) back-propagated to it (bottom). Needs matplotlib."""
-        from mytorch.plots import _pyplot, _save
+        from mytorch.tools.plots import _pyplot, _save
 
         plt = _pyplot()
         modules = self.modules
@@ -194,26 +192,21 @@ class BackpropRecord:
 
 def _describe(module: Module) -> str:
     name = type(module).__name__
-    if isinstance(module, Linear):
-        return f"{name}({module.in_features}->{module.out_features})"
-    if hasattr(module, "num_features"):
-        return f"{name}({module.num_features})"
-    if isinstance(module, Criterion):
+    config = module.get_config()
+    if "in_features" in config:
+        return f"{name}({config['in_features']}->{config['out_features']})"
+    if "num_features" in config:
+        return f"{name}({config['num_features']})"
+    if isinstance(module, Loss):
         return f"{name}({module.reduction})"
     return name
-
-
-def _named_children(model: Module) -> list[tuple[str, Module]]:
-    if isinstance(model, Sequential):
-        return list(model._modules.items())
-    return [(type(model).__name__, model)]
 
 
 def backprop(
     model: Module,
     x: np.ndarray,
     y: np.ndarray,
-    criterion: Criterion | None = None,
+    criterion: Loss | None = None,
     *,
     check: bool = True,
     eps: float = 1e-6,
@@ -234,7 +227,7 @@ def backprop(
         A small input batch, shape (N, in_features), the model's dtype (N = 1 to a few).
     y : numpy.ndarray
         Its target: class indices (N,) int, or what ``criterion`` takes.
-    criterion : Criterion, optional
+    criterion : Loss, optional
         Default: ``CrossEntropyLoss()`` for integer ``y``, else ``MSELoss()``.
     check : bool
         Compare every gradient with central finite differences of the loss (float64
@@ -275,7 +268,7 @@ def backprop(
     y = np.asarray(y)
     if criterion is None:
         criterion = CrossEntropyLoss() if y.dtype.kind in "iu" else MSELoss()
-    children = _named_children(model)
+    children = model.forward_chain()
     generators = [
         m.rng for m in model.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)
     ]
@@ -327,7 +320,7 @@ def backprop(
 def _check(
     model: Module,
     children: list[tuple[str, Module]],
-    criterion: Criterion,
+    criterion: Loss,
     steps: list[Step],
     y: np.ndarray,
     generators: list[np.random.Generator],
@@ -374,9 +367,8 @@ def _check(
             found = {"input": numeric(probe, lambda i=index, v=probe: loss_from(i, v))}
             if not step.is_loss:
                 module = children[index][1]
-                scale = 1.0
-                if isinstance(module, Linear) and module.course_conventions:
-                    scale = 1.0 / len(step.input)  # the course's extra 1/N (see Notes)
+                # The course's Linear stores an extra 1/N (see Notes): ask the layer.
+                scale = module.stored_grad_scale(len(step.input))
                 for p_name, param in module.named_parameters():
                     found[p_name] = scale * numeric(
                         param.data, lambda i=index, v=step.input: loss_from(i, v)

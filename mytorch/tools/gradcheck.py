@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mytorch.loss import Criterion
-from mytorch.module import Module
+from mytorch.nn.loss import Loss
+from mytorch.nn.module import Module
 
 
 class GradcheckReport(dict):
@@ -93,7 +93,7 @@ def gradcheck(
 
     For a layer, the scalar checked is L = sum(forward(x) * G) for a fixed random G,
     so backward(G) must return dL/dx and leave dL/dp in each parameter's ``grad``.
-    For a loss (a :class:`~mytorch.loss.Criterion`), ``inputs`` are (output, target)
+    For a loss (a :class:`~mytorch.nn.loss.Loss`), ``inputs`` are (output, target)
     and the scalar is the loss itself (summed for ``reduction='none'``); only the
     output is differentiated.
 
@@ -136,7 +136,7 @@ def gradcheck(
                 f"gradcheck: finite differences need float64 inputs, got {x.dtype}; "
                 "convert the inputs and the module with .to(np.float64)"
             )
-    is_loss = isinstance(module, Criterion)
+    is_loss = isinstance(module, Loss)
     generators = [
         m.rng for m in module.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)
     ]
@@ -173,7 +173,7 @@ def gradcheck(
     for name, param in params:
         grad = param.grad
         analytic[name] = np.zeros_like(param.data) if grad is None else np.array(grad, copy=True)
-    scales = _batch_mean_scales(module, x)
+    scales = _stored_grad_scales(module, x.shape[0])
 
     numeric: dict[str, np.ndarray] = {}
     for name, array in [("input", x)] + [(n, p.data) for n, p in params]:
@@ -186,17 +186,16 @@ def gradcheck(
     return GradcheckReport(errors, tolerance)
 
 
-def _batch_mean_scales(module: Module, x: np.ndarray) -> dict[str, float]:
-    """Factor 1/N for parameters of layers that follow the course's averaging rule.
+def _stored_grad_scales(module: Module, batch_size: int) -> dict[str, float]:
+    """Each parameter's factor between its stored gradient and d(scalar)/d(param).
 
-    The course's ``Linear`` stores d(mean loss)/dW while returning d(sum loss)/dx, so
-    its parameter gradients are compared with the numeric ones divided by N.
+    Asked of the layer that owns it (:meth:`Module.stored_grad_scale`): 1 for PyTorch's
+    rule, 1/N for the course's ``Linear``, which stores d(mean loss)/dW while returning
+    d(sum loss)/dx.
     """
-    from mytorch.linear import Linear
-
     scales = {}
     for prefix, sub in module.named_modules():
-        if isinstance(sub, Linear) and sub.course_conventions:
-            for name, _ in sub.named_parameters(prefix):
-                scales[name] = 1.0 / x.shape[0]
+        for name, param in sub._parameters.items():  # its own, not its children's
+            if param is not None:
+                scales[f"{prefix}.{name}" if prefix else name] = sub.stored_grad_scale(batch_size)
     return scales

@@ -17,7 +17,7 @@ Examples
 >>> from sklearn.datasets import load_digits
 >>> from sklearn.pipeline import make_pipeline
 >>> from sklearn.preprocessing import StandardScaler
->>> from mytorch.sklearn import MLPClassifier
+>>> from mytorch.integrations.sklearn import MLPClassifier
 >>> X, y = load_digits(return_X_y=True)
 >>> mlp = MLPClassifier((32,), learning_rate_init=0.01, max_iter=20, random_state=0)
 >>> clf = make_pipeline(StandardScaler(), mlp)
@@ -26,13 +26,6 @@ True
 """
 
 from __future__ import annotations
-
-if not __package__:  # pragma: no cover - exercised in a subprocess by tests/test_sklearn.py
-    # The course autograder puts mytorch/ itself on sys.path, where this file would
-    # shadow scikit-learn: hand `import sklearn` the real package instead.
-    from _course_import import import_real_package
-
-    import_real_package(__name__)
 
 from numbers import Integral, Real
 from typing import Any
@@ -43,7 +36,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from mytorch.activation import softmax
 from mytorch.cli import (
     ACTIVATIONS,
     INITS,
@@ -55,7 +47,8 @@ from mytorch.cli import (
     build_scheduler,
 )
 from mytorch.data import train_val_split
-from mytorch.loss import CrossEntropyLoss, MSELoss
+from mytorch.nn.functional import softmax
+from mytorch.nn.loss import CrossEntropyLoss, MSELoss
 from mytorch.trainer import EarlyStopping, History, Trainer
 from mytorch.validation import check_number
 
@@ -556,7 +549,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`, shape (n_samples, n_classes) (log-sum-exp)."""
-        from mytorch.activation import log_softmax
+        from mytorch.nn.functional import log_softmax
 
         return log_softmax(self._forward(X), axis=1)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.parameter import Parameter
+from mytorch.nn.parameter import Parameter
 from mytorch.validation import check_number
 
 

@@ -58,14 +58,20 @@ class Parameter:
         return self.data.dtype
 
     def grad_buffer(self) -> np.ndarray:
-        """An array of ``data``'s shape and dtype (contents unset) to compute a new ``grad`` in.
+        """An array of ``data``'s shape and dtype (contents unset) to compute a gradient in.
 
-        The same array is returned each time, so a layer can write each step's
-        gradient with ``out=`` instead of allocating (large arrays would otherwise be
-        fresh memory, and page faults, every step).
+        The same array comes back step after step, so a layer can write each step's
+        gradient with ``out=`` instead of allocating (a large fresh array costs page
+        faults every step). It is never ``grad`` itself: while ``grad`` holds the last
+        gradient (accumulation without ``zero_grad()``), a new array is made.
         """
         spare = self._spare
-        if spare is None or spare.shape != self.data.shape or spare.dtype != self.data.dtype:
+        if (
+            spare is None
+            or spare is self.grad
+            or spare.shape != self.data.shape
+            or spare.dtype != self.data.dtype
+        ):
             # C order whatever data's layout: np.dot writes only into C-contiguous arrays.
             spare = self._spare = np.empty(self.data.shape, self.data.dtype)
         return spare

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.activation import sigmoid, softmax
+from mytorch.nn.functional import sigmoid, softmax
 from mytorch.trainer import Callback
 
 __all__ = ["BoundaryFrames", "accuracy", "decision_boundary", "frame_epochs", "save_gif"]
@@ -128,7 +128,7 @@ def decision_boundary(
         or resolution < 2
     ):
         raise ValueError(f"decision_boundary: expected resolution an int >= 2, got {resolution!r}")
-    from mytorch.plots import _pyplot, _save
+    from mytorch.tools.plots import _pyplot, _save
 
     plt = _pyplot()
     own_figure = ax is None

@@ -656,7 +656,7 @@ def _write_results(
 
 def _plot_best(out: Path, best_runs: list[dict[str, Any]]) -> None:
     try:
-        from mytorch.plots import _pyplot, _save
+        from mytorch.tools.plots import _pyplot, _save
 
         plt = _pyplot()
     except ImportError as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mytorch.module import Module
+from mytorch.nn.module import Module
 from mytorch.validation import (
     check_float_array,
     check_number,
@@ -48,9 +48,7 @@ class Dropout(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return x * mask / (1 - p) in training mode, x in eval mode."""
-        check_float_array(
-            x, "Dropout", ndim=None, allow_empty=True, finite=not self._input_is_trusted
-        )
+        check_float_array(x, "Dropout", ndim=None, allow_empty=True)
         if not self.training or self.p == 0:
             self.mask = np.ones((), dtype=x.dtype)
             return x
@@ -68,8 +66,11 @@ class Dropout(Module):
         require_forward(self.mask, where)
         # A 0-d mask (evaluation, or p = 0) fits any shape.
         shape = self.mask.shape if self.mask.ndim else None
-        check_output_grad(grad_output, where, shape, finite=not self._input_is_trusted)
+        check_output_grad(grad_output, where, shape)
         return grad_output * self.mask
+
+    def get_config(self) -> dict:
+        return {"p": self.p}
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -44,9 +44,9 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.activation import Activation, Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from mytorch.linear import Linear
-from mytorch.module import Module
+from mytorch.nn.activation import Activation, Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from mytorch.nn.linear import Linear
+from mytorch.nn.module import Module
 from mytorch.trainer import Callback
 
 __all__ = [
@@ -592,7 +592,7 @@ def plot_diagnostics(
     per activation: the share of saturated outputs, the share of dead ReLU units and
     the mean output with a band of one standard deviation. Needs matplotlib.
     """
-    from mytorch.plots import _pyplot, _save
+    from mytorch.tools.plots import _pyplot, _save
 
     plt = _pyplot()
     epochs = np.array([r["epoch"] for r in records])

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.parameter import Parameter
+from mytorch.nn.parameter import Parameter
 from mytorch.validation import check_dtype
 
 
@@ -35,12 +35,10 @@ class Module:
     ['0.weight', '0.bias']
     """
 
-    #: True while a ``Sequential`` runs this module on an array the previous module
-    #: produced: the NaN/inf scan of the input is then skipped (see ``Sequential``).
-    _input_is_trusted = False
-    #: True while a ``Sequential`` runs this module on an array that nothing else keeps,
-    #: so the module may compute its output in place (``ReLU`` does).
-    _input_is_owned = False
+    #: True when ``backward(grad, need_input_grad=False)`` can skip computing
+    #: d(loss)/d(input) (a first layer's input is data: nobody needs its gradient).
+    #: ``Sequential`` passes the flag on to its first module when that module sets this.
+    skips_input_grad = False
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -85,6 +83,43 @@ class Module:
 
     def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
         return self.forward(*inputs, **kwargs)
+
+    # ----------------------------------------------------------------- gradients
+    def store_grad(self, param: Parameter, grad: np.ndarray) -> None:
+        """Record ``grad`` = d(loss)/d(param) that ``backward`` computed for ``param``.
+
+        PyTorch's rule: gradients add up over backward passes until ``zero_grad()``
+        (``param.accumulate_grad``). This is the one place where a layer's gradients are
+        stored, so a different rule is one override: the course's ``Linear`` keeps the
+        batch *mean* and replaces the last gradient (``mytorch/linear.py``).
+        """
+        param.accumulate_grad(grad)
+
+    def stored_grad_scale(self, batch_size: int) -> float:
+        """Factor between what :meth:`store_grad` keeps and d(loss)/d(param).
+
+        1 for PyTorch's rule; ``1 / batch_size`` for a layer that keeps the batch mean of
+        the gradient of a summed loss (the course's ``Linear``). Gradient checks ask
+        the layer this instead of knowing its rules.
+        """
+        return 1.0
+
+    def forward_chain(self) -> list[tuple[str, Module]]:
+        """``(name, module)`` pairs whose forwards, run one after another, are this forward.
+
+        A single module is a chain of one (named after its class); ``Sequential``
+        returns its children. Tools that show or check a network step by step
+        (``mytorch.tools.explain``, the trainer's NaN locator) walk this list instead
+        of asking what kind of container they hold.
+        """
+        return [(type(self).__name__, self)]
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor settings that rebuild this module (model files, ONNX, repr).
+
+        JSON-ready values only; a module without settings returns ``{}``.
+        """
+        return {}
 
     # ----------------------------------------------------------------- the module tree
     def children(self) -> Iterator[Module]:
