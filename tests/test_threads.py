@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from mytorch import numba_kernels, optim, threads
+from mytorch import optim
 from mytorch.nn.parameter import Parameter
 from mytorch.optim.adam import _adam_kernel
+from mytorch.optim.kernels import compiled as numba_kernels
+from mytorch.optim.kernels import threaded as threads
 
 
 @pytest.fixture
@@ -120,8 +122,25 @@ def test_default_is_the_cpus_this_process_may_use(restore_threads, monkeypatch):
             lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
         ),
         (lambda ps: optim.SGD(ps, lr=0.1), lambda ps: torch.optim.SGD(ps, lr=0.1)),
+        (
+            lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
+            lambda ps: torch.optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
+        ),
+        (
+            lambda ps: optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True),
+            lambda ps: torch.optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True),
+        ),
+        (lambda ps: optim.Adadelta(ps, lr=0.5), lambda ps: torch.optim.Adadelta(ps, lr=0.5)),
     ],
-    ids=["Adam", "AdamW-amsgrad", "SGD-nesterov", "SGD-plain"],
+    ids=[
+        "Adam",
+        "AdamW-amsgrad",
+        "SGD-nesterov",
+        "SGD-plain",
+        "Adagrad",
+        "RMSprop-centered-momentum",
+        "Adadelta",
+    ],
 )
 def test_a_large_parameter_updated_on_threads_matches_one_thread_and_torch(
     make, make_torch, restore_threads, close
@@ -149,3 +168,26 @@ def test_a_large_parameter_updated_on_threads_matches_one_thread_and_torch(
         twin.grad = torch.from_numpy(grad.copy())
         torch_opt.step()
     close(results[0], twin.detach().numpy(), f"{type(opt).__name__} after 4 steps")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda ps: optim.NotesAdam(ps, lr=1e-2), lambda ps: optim.NotesAdadelta(ps, lr=0.1)],
+    ids=["NotesAdam", "NotesAdadelta"],
+)
+def test_the_notes_optimisers_give_the_same_bits_on_threads(make, restore_threads):
+    size = threads.PARALLEL_MIN_SIZE * 2 + 5
+    rng = np.random.default_rng(2)
+    start = rng.standard_normal(size)
+    grads = [rng.standard_normal(size) for _ in range(3)]
+    results = []
+    for n_threads in (1, 2):
+        threads.set_num_threads(n_threads)
+        param = Parameter(start.copy())
+        opt = make([param])
+        for grad in grads:
+            param.grad = grad.copy()
+            opt.step()
+        results.append(param.data)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], start)

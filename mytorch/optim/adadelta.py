@@ -24,6 +24,42 @@ from mytorch.nn.parameter import Parameter
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
 
 
+def _adadelta_kernel(
+    data: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    acc_delta: np.ndarray,
+    std: np.ndarray,
+    delta: np.ndarray,
+    rho: float,
+    eps: float,
+    lr: float,
+) -> None:
+    """One Adadelta step on (a block of) one parameter, in place; elementwise.
+
+    ``std`` and ``delta`` are scratch arrays.
+    """
+    square_avg *= rho
+    np.multiply(grad, grad, out=std)
+    std *= 1 - rho
+    square_avg += std
+    np.add(square_avg, eps, out=std)
+    np.sqrt(std, out=std)
+
+    np.add(acc_delta, eps, out=delta)
+    np.sqrt(delta, out=delta)
+    delta /= std
+    delta *= grad
+
+    acc_delta *= rho
+    np.multiply(delta, delta, out=std)
+    std *= 1 - rho
+    acc_delta += std
+
+    delta *= lr
+    data -= delta
+
+
 class Adadelta(Optimizer):
     r"""Adadelta (Zeiler, 2012), as ``torch.optim.Adadelta``.
 
@@ -78,6 +114,9 @@ class Adadelta(Optimizer):
     array([ 0.99684, -1.99684])
     """
 
+    kernel = staticmethod(_adadelta_kernel)
+    kernel_scratch = 2
+
     def __init__(
         self,
         params: ParamsT,
@@ -115,29 +154,29 @@ class Adadelta(Optimizer):
         rho, eps = group["rho"], group["eps"]
         state["step"] += 1
         grad = self._gradient(param, grad, group, group["weight_decay"])
-        std = self._workspace(param, 1)
-        delta = self._workspace(param, 2)
-        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        arrays = [param.data, grad, state["square_avg"], state["acc_delta"]]
+        self._run_kernel(param, arrays, rho, eps, group["lr"])
 
-        square_avg *= rho
-        np.multiply(grad, grad, out=std)
-        std *= 1 - rho
-        square_avg += std
-        np.add(square_avg, eps, out=std)
-        np.sqrt(std, out=std)
 
-        np.add(acc_delta, eps, out=delta)
-        np.sqrt(delta, out=delta)
-        delta /= std
-        delta *= grad
-
-        acc_delta *= rho
-        np.multiply(delta, delta, out=std)
-        std *= 1 - rho
-        acc_delta += std
-
-        delta *= group["lr"]
-        param.data -= delta
+def _notes_adadelta_kernel(
+    data: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    scratch: np.ndarray,
+    gamma: float,
+    eps: float,
+    lr: float,
+) -> None:
+    """One step of the notes' Adadelta on (a block of) one parameter, in place; elementwise."""
+    square_avg *= gamma
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1 - gamma
+    square_avg += scratch
+    np.add(square_avg, eps, out=scratch)
+    np.sqrt(scratch, out=scratch)
+    np.divide(grad, scratch, out=scratch)
+    scratch *= lr
+    data -= scratch
 
 
 class NotesAdadelta(Optimizer):
@@ -182,6 +221,8 @@ class NotesAdadelta(Optimizer):
     array([ 0.98, -1.98])
     """
 
+    kernel = staticmethod(_notes_adadelta_kernel)
+
     def __init__(
         self,
         params: ParamsT,
@@ -209,15 +250,5 @@ class NotesAdadelta(Optimizer):
         gamma = group["gamma"]
         state["step"] += 1
         grad = self._gradient(param, grad, group, group["weight_decay"])
-        scratch = self._workspace(param, 1)
-        square_avg = state["square_avg"]
-
-        square_avg *= gamma
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1 - gamma
-        square_avg += scratch
-        np.add(square_avg, group["eps"], out=scratch)
-        np.sqrt(scratch, out=scratch)
-        np.divide(grad, scratch, out=scratch)
-        scratch *= group["lr"]
-        param.data -= scratch
+        arrays = [param.data, grad, state["square_avg"]]
+        self._run_kernel(param, arrays, gamma, group["eps"], group["lr"])

@@ -10,6 +10,24 @@ from mytorch.nn.parameter import Parameter
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
 
 
+def _adagrad_kernel(
+    data: np.ndarray,
+    grad: np.ndarray,
+    accumulated: np.ndarray,
+    scratch: np.ndarray,
+    eps: float,
+    step_size: float,
+) -> None:
+    """One Adagrad step on (a block of) one parameter, in place; elementwise."""
+    np.multiply(grad, grad, out=scratch)
+    accumulated += scratch
+    np.sqrt(accumulated, out=scratch)
+    scratch += eps
+    np.divide(grad, scratch, out=scratch)
+    scratch *= step_size
+    data -= scratch
+
+
 class Adagrad(Optimizer):
     r"""Adagrad, as ``torch.optim.Adagrad``.
 
@@ -56,6 +74,8 @@ class Adagrad(Optimizer):
     array([ 0.5, -1.5])
     """
 
+    kernel = staticmethod(_adagrad_kernel)
+
     def __init__(
         self,
         params: ParamsT,
@@ -92,13 +112,5 @@ class Adagrad(Optimizer):
     ) -> None:
         state["step"] += 1
         grad = self._gradient(param, grad, group, group["weight_decay"])
-        scratch = self._workspace(param, 1)
         step_size = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-
-        np.multiply(grad, grad, out=scratch)
-        state["sum"] += scratch
-        np.sqrt(state["sum"], out=scratch)
-        scratch += group["eps"]
-        np.divide(grad, scratch, out=scratch)
-        scratch *= step_size
-        param.data -= scratch
+        self._run_kernel(param, [param.data, grad, state["sum"]], group["eps"], step_size)

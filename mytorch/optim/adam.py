@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 
 from mytorch.nn.parameter import Parameter
-from mytorch.optim.kernels import compiled as numba_kernels
-from mytorch.optim.kernels.threaded import for_each_chunk
+from mytorch.optim.kernels import compiled
 from mytorch.optim.optimizer import (
     Optimizer,
     ParamsT,
@@ -16,6 +15,44 @@ from mytorch.optim.optimizer import (
     check_flag,
     check_hyperparameter,
 )
+
+
+def _adam_kernel(
+    data: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    max_exp_avg_sq: np.ndarray,
+    scratch: np.ndarray,
+    decay: float,
+    beta1: float,
+    beta2: float,
+    amsgrad: bool,
+    eps: float,
+    step_size: float,
+) -> None:
+    """One Adam step on (a block of) one parameter, in place; elementwise.
+
+    ``max_exp_avg_sq`` is the second moment the denominator uses: the running maximum
+    with AMSGrad, otherwise ``exp_avg_sq`` itself. ``decay`` is AdamW's weight shrink.
+    """
+    if decay != 1.0:
+        data *= decay
+    # exp_avg += (1 - beta1) * (grad - exp_avg), PyTorch's lerp_
+    np.subtract(grad, exp_avg, out=scratch)
+    scratch *= 1 - beta1
+    exp_avg += scratch
+    exp_avg_sq *= beta2
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1 - beta2
+    exp_avg_sq += scratch
+    if amsgrad:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    np.sqrt(max_exp_avg_sq, out=scratch)
+    scratch += eps
+    np.divide(exp_avg, scratch, out=scratch)
+    scratch *= step_size
+    data -= scratch
 
 
 class Adam(Optimizer):
@@ -84,6 +121,9 @@ class Adam(Optimizer):
     array([ 0.9, -1.9])
     """
 
+    kernel = staticmethod(_adam_kernel)
+    compiled_kernel = staticmethod(compiled.adam_update)
+
     def __init__(
         self,
         params: ParamsT,
@@ -151,49 +191,8 @@ class Adam(Optimizer):
         # value (to rounding), one pass over the parameters fewer.
         step_size = lr * bias_correction2_sqrt / bias_correction1
         eps = group["eps"] * bias_correction2_sqrt
-        args = (decay, beta1, beta2, group["amsgrad"], eps, step_size)
-        moments = (exp_avg, exp_avg_sq, max_exp_avg_sq)
-        if numba_kernels.adam_update(param.data, grad, *moments, *args):
-            return  # the same arithmetic, compiled (optional numba extra)
-        for_each_chunk(_adam_kernel, [param.data, grad, *moments, self._workspace(param, 1)], *args)
-
-
-def _adam_kernel(
-    data: np.ndarray,
-    grad: np.ndarray,
-    exp_avg: np.ndarray,
-    exp_avg_sq: np.ndarray,
-    max_exp_avg_sq: np.ndarray,
-    scratch: np.ndarray,
-    decay: float,
-    beta1: float,
-    beta2: float,
-    amsgrad: bool,
-    eps: float,
-    step_size: float,
-) -> None:
-    """One Adam step on (a block of) one parameter, in place; elementwise.
-
-    ``max_exp_avg_sq`` is the second moment the denominator uses: the running maximum
-    with AMSGrad, otherwise ``exp_avg_sq`` itself. ``decay`` is AdamW's weight shrink.
-    """
-    if decay != 1.0:
-        data *= decay
-    # exp_avg += (1 - beta1) * (grad - exp_avg), PyTorch's lerp_
-    np.subtract(grad, exp_avg, out=scratch)
-    scratch *= 1 - beta1
-    exp_avg += scratch
-    exp_avg_sq *= beta2
-    np.multiply(grad, grad, out=scratch)
-    scratch *= 1 - beta2
-    exp_avg_sq += scratch
-    if amsgrad:
-        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-    np.sqrt(max_exp_avg_sq, out=scratch)
-    scratch += eps
-    np.divide(exp_avg, scratch, out=scratch)
-    scratch *= step_size
-    data -= scratch
+        arrays = [param.data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq]
+        self._run_kernel(param, arrays, decay, beta1, beta2, group["amsgrad"], eps, step_size)
 
 
 class AdamW(Adam):
@@ -264,6 +263,38 @@ class AdamW(Adam):
             )
 
 
+def _notes_adam_kernel(
+    data: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    scratch: np.ndarray,
+    beta1: float,
+    beta2: float,
+    bias_correction2: float,
+    eps: float,
+    step_size: float,
+) -> None:
+    """One step of the notes' Adam on (a block of) one parameter, in place; elementwise.
+
+    ``bias_correction2`` is 1 - B_2^t; ``step_size`` is eta / (1 - B_1^t).
+    """
+    exp_avg *= beta1
+    np.multiply(grad, 1 - beta1, out=scratch)
+    exp_avg += scratch
+    exp_avg_sq *= beta2
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1 - beta2
+    exp_avg_sq += scratch
+    # scratch = sqrt(v_hat + eps), then the step eta * m_hat / scratch
+    np.divide(exp_avg_sq, bias_correction2, out=scratch)
+    scratch += eps
+    np.sqrt(scratch, out=scratch)
+    np.divide(exp_avg, scratch, out=scratch)
+    scratch *= step_size
+    data -= scratch
+
+
 class NotesAdam(Optimizer):
     r"""The lecture notes' Adam (section 7.7.2.4): :math:`\epsilon` inside the square root.
 
@@ -307,6 +338,8 @@ class NotesAdam(Optimizer):
     array([ 0.9, -1.9])
     """
 
+    kernel = staticmethod(_notes_adam_kernel)
+
     def __init__(
         self,
         params: ParamsT,
@@ -336,21 +369,6 @@ class NotesAdam(Optimizer):
         state["step"] += 1
         step = state["step"]
         grad = self._gradient(param, grad, group, group["weight_decay"])
-        scratch = self._workspace(param, 1)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-
-        exp_avg *= beta1
-        np.multiply(grad, 1 - beta1, out=scratch)
-        exp_avg += scratch
-        exp_avg_sq *= beta2
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1 - beta2
-        exp_avg_sq += scratch
-
-        # scratch = sqrt(v_hat + eps), then the step eta * m_hat / scratch
-        np.divide(exp_avg_sq, 1 - beta2**step, out=scratch)
-        scratch += group["eps"]
-        np.sqrt(scratch, out=scratch)
-        np.divide(exp_avg, scratch, out=scratch)
-        scratch *= group["lr"] / (1 - beta1**step)
-        param.data -= scratch
+        arrays = [param.data, grad, state["exp_avg"], state["exp_avg_sq"]]
+        step_size = group["lr"] / (1 - beta1**step)
+        self._run_kernel(param, arrays, beta1, beta2, 1 - beta2**step, group["eps"], step_size)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from mytorch.nn.parameter import Parameter
+from mytorch.optim.kernels.threaded import for_each_chunk
 from mytorch.validation import check_number
 
 ParamsT = Iterable[Parameter] | Iterable[dict[str, Any]]
@@ -26,9 +27,15 @@ class Optimizer:
     """Base class of the optimisers in :mod:`mytorch.optim`.
 
     A subclass fills ``defaults`` with its hyper-parameters, checks them in
-    ``_check_hyperparameters`` and implements ``_update``, the rule for one parameter.
-    This class does the rest: it builds the parameter groups, skips parameters without a
-    gradient, keeps the state and saves and restores it.
+    ``_check_hyperparameters``, names its update rule as an elementwise NumPy ``kernel``
+    (a function of module level, the rule's maths in place) and implements ``_update``,
+    which gathers one parameter's arrays and numbers for the kernel and hands them to
+    :meth:`_run_kernel`. This class does the rest: it builds the parameter groups, skips
+    parameters without a gradient, keeps the state, saves and restores it, and decides
+    *how* a kernel runs: as the optional compiled loop of the same rule
+    (``compiled_kernel``, numba) when that is on and takes these arguments, otherwise
+    as NumPy on blocks spread over threads (``optim/kernels/threaded.py``). All three
+    give the same bits.
 
     Parameters
     ----------
@@ -62,6 +69,14 @@ class Optimizer:
     >>> w.data
     array([ 0.8, -1.6])
     """
+
+    #: The update rule, in place: ``kernel(*arrays, *scratch, *numbers)``, elementwise.
+    kernel: Callable[..., None] | None = None
+    #: The same rule compiled, ``compiled_kernel(*arrays, *numbers) -> bool``; it returns
+    #: False, having done nothing, for arguments it has no loop for. None: no such loop.
+    compiled_kernel: Callable[..., bool] | None = None
+    #: How many scratch arrays (the parameter's shape) ``kernel`` needs after ``arrays``.
+    kernel_scratch = 1
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         name = type(self).__name__
@@ -223,6 +238,18 @@ class Optimizer:
     ) -> None:
         """Apply the update rule to one parameter. Subclasses must override this."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update()")
+
+    def _run_kernel(self, param: Parameter, arrays: list[np.ndarray], *numbers: Any) -> None:
+        """Apply the update rule to ``param``'s ``arrays`` (updated in place).
+
+        The one place that chooses how a rule runs: the compiled loop if there is one,
+        it is switched on and it takes these arguments; else ``kernel`` over blocks of
+        the arrays on the thread pool (one call on this thread for small arrays).
+        """
+        if self.compiled_kernel is not None and self.compiled_kernel(*arrays, *numbers):
+            return
+        scratch = [self._workspace(param, 1 + i) for i in range(self.kernel_scratch)]
+        for_each_chunk(self.kernel, [*arrays, *scratch], *numbers)
 
     def _workspace(self, param: Parameter, index: int) -> np.ndarray:
         """Scratch array number ``index`` for ``param``: its shape and dtype, contents unset."""

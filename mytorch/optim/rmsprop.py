@@ -10,6 +10,49 @@ from mytorch.nn.parameter import Parameter
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
 
 
+def _rmsprop_kernel(
+    data: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    grad_avg: np.ndarray,
+    buffer: np.ndarray,
+    scratch: np.ndarray,
+    alpha: float,
+    eps: float,
+    lr: float,
+    centered: bool,
+    momentum: float,
+) -> None:
+    """One RMSprop step on (a block of) one parameter, in place; elementwise.
+
+    ``grad_avg`` is used when ``centered``, ``buffer`` when ``momentum > 0``; either is
+    ``square_avg`` itself (and unused) otherwise, so that every array has one shape.
+    """
+    square_avg *= alpha
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1 - alpha
+    square_avg += scratch
+    if centered:
+        # grad_avg += (1 - alpha) * (grad - grad_avg), PyTorch's lerp_
+        np.subtract(grad, grad_avg, out=scratch)
+        scratch *= 1 - alpha
+        grad_avg += scratch
+        np.multiply(grad_avg, grad_avg, out=scratch)
+        np.subtract(square_avg, scratch, out=scratch)
+        np.sqrt(scratch, out=scratch)
+    else:
+        np.sqrt(square_avg, out=scratch)
+    scratch += eps
+    np.divide(grad, scratch, out=scratch)
+    if momentum > 0:
+        buffer *= momentum
+        buffer += scratch
+        np.multiply(buffer, lr, out=scratch)
+    else:
+        scratch *= lr
+    data -= scratch
+
+
 class RMSprop(Optimizer):
     r"""RMSprop, as ``torch.optim.RMSprop``.
 
@@ -65,6 +108,8 @@ class RMSprop(Optimizer):
     array([ 0.98, -1.98])
     """
 
+    kernel = staticmethod(_rmsprop_kernel)
+
     def __init__(
         self,
         params: ParamsT,
@@ -111,38 +156,13 @@ class RMSprop(Optimizer):
         alpha = group["alpha"]
         state["step"] += 1
         grad = self._gradient(param, grad, group, group["weight_decay"])
-        scratch = self._workspace(param, 1)
-
         square_avg = state["square_avg"]
-        square_avg *= alpha
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1 - alpha
-        square_avg += scratch
-
-        if group["centered"]:
-            # A group may switch to centered after a step; start its average then.
-            if "grad_avg" not in state:
-                state["grad_avg"] = np.zeros_like(param.data)
-            grad_avg = state["grad_avg"]
-            # grad_avg += (1 - alpha) * (grad - grad_avg), PyTorch's lerp_
-            np.subtract(grad, grad_avg, out=scratch)
-            scratch *= 1 - alpha
-            grad_avg += scratch
-            np.multiply(grad_avg, grad_avg, out=scratch)
-            np.subtract(square_avg, scratch, out=scratch)
-            np.sqrt(scratch, out=scratch)
-        else:
-            np.sqrt(square_avg, out=scratch)
-        scratch += group["eps"]
-
-        np.divide(grad, scratch, out=scratch)
-        if group["momentum"] > 0:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = np.zeros_like(param.data)
-            buffer = state["momentum_buffer"]
-            buffer *= group["momentum"]
-            buffer += scratch
-            np.multiply(buffer, group["lr"], out=scratch)
-        else:
-            scratch *= group["lr"]
-        param.data -= scratch
+        # A group may switch to centered or momentum after a step; start its state then.
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = np.zeros_like(param.data)
+        if group["momentum"] > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = np.zeros_like(param.data)
+        grad_avg = state["grad_avg"] if group["centered"] else square_avg
+        buffer = state["momentum_buffer"] if group["momentum"] > 0 else square_avg
+        numbers = (alpha, group["eps"], group["lr"], group["centered"], group["momentum"])
+        self._run_kernel(param, [param.data, grad, square_avg, grad_avg, buffer], *numbers)

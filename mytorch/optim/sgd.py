@@ -7,9 +7,42 @@ from typing import Any
 import numpy as np
 
 from mytorch.nn.parameter import Parameter
-from mytorch.optim.kernels import compiled as numba_kernels
-from mytorch.optim.kernels.threaded import for_each_chunk
+from mytorch.optim.kernels import compiled
 from mytorch.optim.optimizer import Optimizer, ParamsT, check_flag, check_hyperparameter
+
+
+def _sgd_kernel(
+    data: np.ndarray,
+    direction: np.ndarray,
+    buffer: np.ndarray,
+    scratch: np.ndarray,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    nesterov: bool,
+    first: bool,
+) -> None:
+    """One SGD step on (a block of) one parameter, in place; elementwise.
+
+    With ``momentum == 0`` ``buffer`` is ``direction`` itself and is not written;
+    ``first`` says the momentum buffer was just set to the gradient.
+    """
+    if momentum != 0:
+        if not first:
+            buffer *= momentum
+            if dampening == 0:
+                buffer += direction
+            else:
+                np.multiply(direction, 1 - dampening, out=scratch)
+                buffer += scratch
+        if nesterov:
+            np.multiply(buffer, momentum, out=scratch)
+            scratch += direction
+            direction = scratch
+        else:
+            direction = buffer
+    np.multiply(direction, lr, out=scratch)
+    data -= scratch
 
 
 class SGD(Optimizer):
@@ -84,6 +117,9 @@ class SGD(Optimizer):
     array([ 0.46, -0.92])
     """
 
+    kernel = staticmethod(_sgd_kernel)
+    compiled_kernel = staticmethod(compiled.sgd_update)
+
     def __init__(
         self,
         params: ParamsT,
@@ -133,42 +169,5 @@ class SGD(Optimizer):
                     direction, dtype=param.data.dtype, copy=True
                 )
                 first = True
-        args = (group["lr"], momentum, group["dampening"], group["nesterov"], first)
-        if numba_kernels.sgd_update(param.data, direction, buffer, *args):
-            return  # the same arithmetic, compiled (optional numba extra)
-        scratch = self._workspace(param, 1)
-        for_each_chunk(_sgd_kernel, [param.data, direction, buffer, scratch], *args)
-
-
-def _sgd_kernel(
-    data: np.ndarray,
-    direction: np.ndarray,
-    buffer: np.ndarray,
-    scratch: np.ndarray,
-    lr: float,
-    momentum: float,
-    dampening: float,
-    nesterov: bool,
-    first: bool,
-) -> None:
-    """One SGD step on (a block of) one parameter, in place; elementwise.
-
-    With ``momentum == 0`` ``buffer`` is ``direction`` itself and is not written;
-    ``first`` says the momentum buffer was just set to the gradient.
-    """
-    if momentum != 0:
-        if not first:
-            buffer *= momentum
-            if dampening == 0:
-                buffer += direction
-            else:
-                np.multiply(direction, 1 - dampening, out=scratch)
-                buffer += scratch
-        if nesterov:
-            np.multiply(buffer, momentum, out=scratch)
-            scratch += direction
-            direction = scratch
-        else:
-            direction = buffer
-    np.multiply(direction, lr, out=scratch)
-    data -= scratch
+        numbers = (group["lr"], momentum, group["dampening"], group["nesterov"], first)
+        self._run_kernel(param, [param.data, direction, buffer], *numbers)
