@@ -11,174 +11,27 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import numpy as np
 
+from mytorch.callbacks import Callback, EarlyStopping, History
 from mytorch.data import DataLoader
 from mytorch.nn.loss import Loss
-from mytorch.nn.sequential import Sequential
 from mytorch.validation import NonFiniteError, check_number, check_positive_int, check_rng
+
+__all__ = ["Callback", "EarlyStopping", "History", "Trainer", "TrainingDivergedError", "fit"]
 
 
 class TrainingDivergedError(RuntimeError):
     """Training produced a NaN or inf loss or gradient and was stopped."""
 
 
-@dataclass
-class History:
-    """Per-epoch records of a training run (index i is epoch i + 1).
-
-    Attributes
-    ----------
-    train_loss, train_error : list of float
-        Mean loss and error rate over the epoch's training batches (measured while
-        training, as the course's ``get_training_stats`` does).
-    val_loss, val_error : list of float
-        Loss and error rate on the validation data after the epoch (NaN without it).
-    lr : list of float
-        Learning rate of the first parameter group during the epoch.
-    seconds : list of float
-        Wall time of each epoch.
-    stopped_epoch : int or None
-        Epoch after which a callback stopped training.
-    best_epoch : int or None
-        Epoch whose weights were restored by early stopping.
-    diagnostics : list of dict
-        Per-epoch records of :class:`mytorch.diagnostics.Diagnostics` (empty without it).
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    train_error: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_error: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    stopped_epoch: int | None = None
-    best_epoch: int | None = None
-    diagnostics: list[dict[str, Any]] = field(default_factory=list)
-
-    COLUMNS = ("train_loss", "train_error", "val_loss", "val_error", "lr", "seconds")
-
-    def __len__(self) -> int:
-        return len(self.train_loss)
-
-    def append(self, logs: dict[str, float]) -> None:
-        """Add one epoch's numbers."""
-        for name in self.COLUMNS:
-            getattr(self, name).append(float(logs.get(name, np.nan)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (NaN becomes None)."""
-        out: dict[str, Any] = {
-            name: [None if np.isnan(v) else v for v in getattr(self, name)] for name in self.COLUMNS
-        }
-        out["epoch"] = list(range(1, len(self) + 1))
-        out["stopped_epoch"] = self.stopped_epoch
-        out["best_epoch"] = self.best_epoch
-        if self.diagnostics:
-            out["diagnostics"] = self.diagnostics
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
-        """Rebuild a History from :meth:`to_dict` output (resuming a run)."""
-        history = cls()
-        for name in cls.COLUMNS:
-            getattr(history, name).extend(
-                np.nan if v is None else float(v) for v in data.get(name, [])
-            )
-        history.stopped_epoch = data.get("stopped_epoch")
-        history.best_epoch = data.get("best_epoch")
-        history.diagnostics = list(data.get("diagnostics", []))
-        return history
-
-
-class Callback:
-    """Hooks into the training loop; override what you need.
-
-    ``trainer.stop_training = True`` in a hook ends training after the epoch.
-    """
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """Called once before the first epoch."""
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        """Called after each epoch with its numbers (``epoch`` counts from 1)."""
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        """Called once after the last epoch."""
-
-
-class EarlyStopping(Callback):
-    """Stop when a monitored number stops improving; optionally restore the best weights.
-
-    The notes' early stopping: watch the validation loss each epoch, keep the best
-    weights, stop once it has not improved for ``patience`` epochs.
-
-    Parameters
-    ----------
-    monitor : str
-        A History column, e.g. 'val_loss' (default) or 'val_error'.
-    patience : int
-        Epochs without improvement before stopping.
-    min_delta : float
-        Smallest decrease that counts as an improvement.
-    restore_best_weights : bool
-        Load the best epoch's parameters and buffers back into the model at the end.
-    """
-
-    def __init__(
-        self,
-        monitor: str = "val_loss",
-        patience: int = 5,
-        min_delta: float = 0.0,
-        restore_best_weights: bool = True,
-    ) -> None:
-        if monitor not in History.COLUMNS:
-            raise ValueError(
-                f"EarlyStopping: expected monitor in {History.COLUMNS}, got {monitor!r}"
-            )
-        self.monitor = monitor
-        self.patience = check_positive_int(patience, "EarlyStopping", "patience")
-        self.min_delta = check_number(min_delta, "EarlyStopping", "min_delta", low=0)
-        self.restore_best_weights = bool(restore_best_weights)
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        self.best = np.inf
-        self.best_epoch: int | None = None
-        self.best_state: dict[str, np.ndarray] | None = None
-        self.wait = 0
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        value = logs.get(self.monitor, np.nan)
-        if np.isnan(value):
-            raise ValueError(
-                f"EarlyStopping: '{self.monitor}' is not available; pass "
-                "validation data to fit() or monitor a training column"
-            )
-        if value < self.best - self.min_delta:
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.restore_best_weights:
-                self.best_state = trainer.snapshot()
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                trainer.stop_training = True
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        trainer.history.best_epoch = self.best_epoch
-        if self.restore_best_weights and self.best_state is not None:
-            trainer.restore(self.best_state)
-
-
 def _is_classification(criterion: Any, y: np.ndarray) -> bool:
+    """Class indices, or (N, C) class probabilities for a loss that takes them."""
     if y.dtype.kind in "iu":
         return True
-    from mytorch.nn.loss import CrossEntropyLoss
-
-    return isinstance(criterion, CrossEntropyLoss) and y.ndim == 2
+    return getattr(criterion, "classification", False) and y.ndim == 2
 
 
 def _count_errors(output: np.ndarray, y: np.ndarray) -> int:
@@ -282,7 +135,7 @@ class Trainer:
             output = self.model(x)
             loss = self.criterion(output, y)
             self.check_finite_loss(loss)
-            if isinstance(self.model, Sequential):
+            if getattr(self.model, "skips_input_grad", False):
                 # The gradient w.r.t. the data is never used: skip its matrix product.
                 self.model.backward(self.criterion.backward(), need_input_grad=False)
             else:
@@ -352,19 +205,21 @@ class Trainer:
         """Say where NaN or inf first appears for the batch ``x``, or ``""`` if unknown.
 
         First a parameter that already holds NaN or inf (the last update put it there),
-        else the first layer of a ``Sequential`` whose output for ``x`` is not finite. The
-        layers run on a copy of the model, so its state and random generators are untouched.
+        else the first module of the model's ``forward_chain()`` (a ``Sequential``'s
+        layers) whose output for ``x`` is not finite. The modules run on a copy of the
+        model, so its state and random generators are untouched.
         """
         named = getattr(self.model, "named_parameters", None)
         for name, param in named() if named is not None else ():
             if not np.isfinite(param.data).all():
                 return f"parameter '{name}' holds NaN or inf after the last update"
-        if not isinstance(self.model, Sequential):
+        if not callable(getattr(self.model, "forward_chain", None)):
             return ""
         output = x
         try:
             with np.errstate(all="ignore"):
-                for index, layer in enumerate(copy.deepcopy(self.model)):
+                chain = copy.deepcopy(self.model).forward_chain()
+                for index, (_, layer) in enumerate(chain if len(chain) > 1 else []):
                     output = layer(output)
                     if not np.isfinite(output).all():
                         return (
@@ -523,9 +378,7 @@ class Trainer:
     def _step_scheduler(self, logs: dict[str, float]) -> None:
         if self.scheduler is None:
             return
-        from mytorch.optim.lr_scheduler import ReduceLROnPlateau
-
-        if isinstance(self.scheduler, ReduceLROnPlateau):
+        if getattr(self.scheduler, "monitors_metric", False):  # ReduceLROnPlateau
             metric = logs.get("val_loss", np.nan)
             self.scheduler.step(logs["train_loss"] if np.isnan(metric) else metric)
         else:

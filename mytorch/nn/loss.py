@@ -51,6 +51,10 @@ class Loss(Module):
         The last value returned.
     """
 
+    #: True for a loss of class scores (its targets are classes or class
+    #: probabilities): the trainer then counts errors by arg-max.
+    classification = False
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in _REDUCTIONS:
@@ -229,6 +233,8 @@ class CrossEntropyLoss(Loss):
     (2, 4)
     """
 
+    classification = True
+
     def __init__(self, weight=None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.weight = None if weight is None else check_weights(weight, type(self).__name__)
@@ -298,6 +304,8 @@ class NLLLoss(Loss):
         - output: (N, C) log-probabilities; target: (N,) class indices.
     """
 
+    classification = True
+
     def __init__(self, weight=None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.weight = None if weight is None else check_weights(weight, type(self).__name__)
@@ -336,6 +344,8 @@ class MultiMarginLoss(Loss):
     Shape:
         - output: (N, C) scores; target: (N,) class indices.
     """
+
+    classification = True
 
     def __init__(
         self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
