@@ -14,13 +14,12 @@ from mytorch import _aliases
 
 _aliases.install()
 
-__version__ = "0.1.0"
-
 from mytorch import nn, optim  # noqa: E402
 from mytorch.optim.kernels.threaded import get_num_threads, set_num_threads  # noqa: E402
 from mytorch.serialization import load, save  # noqa: E402
 from mytorch.tools.gradcheck import gradcheck  # noqa: E402
 from mytorch.validation import assume_finite  # noqa: E402
+from mytorch.version import __version__  # noqa: E402
 
 __all__ = [
     "nn",

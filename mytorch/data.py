@@ -19,22 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.validation import check_number, check_positive_int
+from mytorch.validation import check_number, check_positive_int, describe
 
 RandomLike = np.random.Generator | int | None
-
-
-def _describe(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        return f"array of shape {x.shape} and dtype {x.dtype}"
-    return type(x).__name__
 
 
 def _check_samples(x: Any, where: str, name: str) -> np.ndarray:
     """Check that ``x`` is an ndarray with at least one axis and at least one sample."""
     if not isinstance(x, np.ndarray):
         raise TypeError(
-            f"{where}: expected {name} to be a numpy.ndarray, got {_describe(x)}; "
+            f"{where}: expected {name} to be a numpy.ndarray, got {describe(x)}; "
             "convert it with np.asarray(...) first"
         )
     if x.ndim == 0:
@@ -206,7 +200,7 @@ def _stratified_val_indices(y: np.ndarray, n_val: int, rng: Any, where: str) -> 
     """Pick ``n_val`` indices so that each class is represented in proportion to its size."""
     if y.ndim != 1 or y.dtype.kind not in "iub":
         raise TypeError(
-            f"{where}: stratify=True needs y to be 1-D integer class labels, got {_describe(y)}"
+            f"{where}: stratify=True needs y to be 1-D integer class labels, got {describe(y)}"
         )
     classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     # Largest-remainder rounding: every class gets floor(share) and the samples still

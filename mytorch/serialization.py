@@ -20,37 +20,50 @@ the SHA-256 over the rest of the header (as canonical JSON: sorted keys, no spac
 followed by every array's key, dtype, shape and bytes in key order, so a damaged
 array and a hand-edited architecture or metadata are both caught.
 
-Writes are atomic: the archive goes to a temporary file in the target directory,
-is flushed and fsync'ed, then renamed over the target (and the directory fsync'ed),
-so a crash leaves either the old file or the new one, never a mix.
+Writes are atomic (``mytorch/files.py``): a crash leaves either the old file or the new
+one, never a mix. Checkpoints of a training run (``mytorch/checkpoint.py``) use the same
+archive; their functions, ``atomic_write`` and ``ModelFileError`` are importable from
+here as well.
 """
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
 import os
-import tempfile
-import time
-import zipfile
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mytorch.checkpoint import load_checkpoint, save_checkpoint
+from mytorch.files import (
+    ModelFileError,
+    atomic_write,
+    checksum,
+    read_archive,
+    write_archive,
+)
 from mytorch.nn import registry
 from mytorch.nn.module import Module
 from mytorch.nn.sequential import Sequential
+from mytorch.version import __version__
 
 FORMAT = "mytorch-model"
 FORMAT_VERSION = 1
-_META_KEY = "__mytorch__"
 
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "atomic_write",
+    "describe",
+    "load",
+    "load_checkpoint",
+    "save",
+    "save_checkpoint",
+]
 
-class ModelFileError(ValueError):
-    """A model file is missing, truncated, corrupt, of another version or edited by hand."""
+# Old private name, used by the fuzz tests to forge files with valid checksums.
+_checksum = checksum
 
 
 # ---------------------------------------------------------------- architecture as data
@@ -125,77 +138,6 @@ def _declared_size(spec: Any, where: str, depth: int = 0) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- checksums and atomic write
-def _checksum(arrays: dict[str, np.ndarray], header: dict[str, Any]) -> str:
-    digest = hashlib.sha256()
-    rest = {key: value for key, value in header.items() if key != "checksum"}
-    digest.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode())
-    for key in sorted(arrays):
-        array = np.asarray(arrays[key], order="C")
-        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
-    """Write a file atomically: ``write(fileobj)`` to a temp file, fsync, rename over ``path``.
-
-    A crash at any point leaves the previous ``path`` (if any) intact. A writer killed
-    mid-write (``kill -9``, power loss) leaves its temporary file ``.<name>.*.tmp``
-    behind; the next successful write to the same ``path`` removes such leftovers once
-    they are older than ``STALE_TEMP_SECONDS`` (younger ones may belong to a writer that
-    is still running).
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        # mkstemp creates the file private (0600); give it the mode open() would give.
-        os.chmod(temp_name, 0o666 & ~_umask())
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _remove_stale_temps(directory, path.name)
-    try:  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-#: A leftover temporary file older than this (seconds) is from a dead writer.
-STALE_TEMP_SECONDS = 3600.0
-
-
-def _remove_stale_temps(directory: Path, name: str) -> None:
-    """Delete ``.<name>.*.tmp`` files left by killed writers, if old enough."""
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    for leftover in directory.glob(f".{glob.escape(name)}.*.tmp"):
-        try:
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
-        except OSError:  # gone already, or not ours to delete: leave it
-            pass
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read the umask is to set it
-    os.umask(mask)
-    return mask
-
-
 # ---------------------------------------------------------------- public API
 def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
     """Save ``model`` (architecture, weights, buffers) to ``path`` atomically.
@@ -230,7 +172,7 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "library_version": _library_version(),
+        "library_version": __version__,
         "dtype": dtypes.pop() if len(dtypes) == 1 else "float64",
         "architecture": architecture,
         "metadata": metadata or {},
@@ -240,11 +182,7 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
         header = json.loads(json.dumps(header, allow_nan=False))
     except (TypeError, ValueError) as error:
         raise TypeError(f"save: metadata must be JSON-serialisable: {error}") from None
-    header["checksum"] = _checksum(arrays, header)
-    meta_text = json.dumps(header)
-    payload = dict(arrays)
-    payload[_META_KEY] = np.array(meta_text)
-    atomic_write(path, lambda file: np.savez(file, **payload))
+    write_archive(path, arrays, header)
 
 
 def load(path: str | os.PathLike, *, return_metadata: bool = False):
@@ -269,14 +207,14 @@ def load(path: str | os.PathLike, *, return_metadata: bool = False):
         corrupt, of an unknown format version, or its arrays do not match its checksum.
     """
     where = f"load({os.fspath(path)!r})"
-    header, arrays = _read(path, where)
+    header, arrays = read_archive(path, where)
     version = header.get("format_version")
     if header.get("format") != FORMAT or not isinstance(version, int):
         raise ModelFileError(f"{where}: not a MyTorch model file (no valid header)")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{where}: format version {version} is newer than this MyTorch "
-            f"({_library_version()}) reads (up to {FORMAT_VERSION}); upgrade mytorch"
+            f"({__version__}) reads (up to {FORMAT_VERSION}); upgrade mytorch"
         )
     dtype_name = header.get("dtype")
     if dtype_name not in ("float32", "float64"):
@@ -290,7 +228,7 @@ def load(path: str | os.PathLike, *, return_metadata: bool = False):
             f"file holds only {held} numbers; the header was changed or damaged"
         )
     model = _build(header.get("architecture"), np.dtype(dtype_name), where)
-    if _checksum(arrays, header) != header.get("checksum"):
+    if checksum(arrays, header) != header.get("checksum"):
         raise ModelFileError(
             f"{where}: checksum mismatch: the arrays or the header were changed or damaged"
         )
@@ -310,146 +248,3 @@ def load(path: str | os.PathLike, *, return_metadata: bool = False):
     model.load_state_dict(arrays)
     model.eval()
     return (model, header) if return_metadata else model
-
-
-def _read(path: str | os.PathLike, where: str) -> tuple[dict, dict[str, np.ndarray]]:
-    try:
-        # Our own handle: np.load leaves the file open when the zip is broken.
-        with open(path, "rb") as handle:
-            if not zipfile.is_zipfile(handle):
-                raise ModelFileError(
-                    f"{where}: the file is truncated or corrupt: it is not an .npz (zip) archive"
-                )
-            handle.seek(0)
-            with np.load(handle, allow_pickle=False) as archive:
-                names = list(archive.files)
-                if _META_KEY not in names:
-                    raise ModelFileError(f"{where}: not a MyTorch model file (no header)")
-                arrays = {name: archive[name] for name in names if name != _META_KEY}
-                meta = archive[_META_KEY]
-    except ModelFileError:
-        raise
-    except FileNotFoundError:
-        raise ModelFileError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{where}: is a directory, expected a model file") from None
-    except Exception as error:  # any failure to parse untrusted bytes
-        # zipfile and numpy's .npy parser raise many types on damaged input (BadZipFile,
-        # EOFError, KeyError, MemoryError, tokenize.TokenError, ...): all mean "corrupt".
-        raise ModelFileError(
-            f"{where}: the file is truncated or corrupt ({type(error).__name__}: {error})"
-        ) from None
-    if meta.dtype.kind != "U" or meta.shape != ():
-        raise ModelFileError(f"{where}: malformed header")
-    try:
-        header = json.loads(str(meta))
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise ModelFileError(f"{where}: header is not valid JSON ({error})") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{where}: malformed header")
-    return header, arrays
-
-
-def _library_version() -> str:
-    from mytorch import __version__
-
-    return __version__
-
-
-# ---------------------------------------------------------------- checkpoints (nested state)
-_CHECKPOINT_FORMAT = "mytorch-checkpoint"
-
-
-def _flatten_state(value: Any, arrays: dict[str, np.ndarray]) -> Any:
-    """Replace every ndarray in a nested structure by a reference into ``arrays``."""
-    if isinstance(value, np.ndarray):
-        key = f"a{len(arrays)}"
-        arrays[key] = np.asarray(value, order="C")
-        return {"__array__": key}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {
-            "__dict__": [
-                [_flatten_state(k, arrays), _flatten_state(v, arrays)] for k, v in value.items()
-            ]
-        }
-    if isinstance(value, tuple):
-        return {"__tuple__": [_flatten_state(v, arrays) for v in value]}
-    if isinstance(value, list):
-        return [_flatten_state(v, arrays) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"save_checkpoint: cannot store a {type(value).__name__} ({value!r})")
-
-
-def _unflatten_state(value: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
-    if isinstance(value, list):
-        return [_unflatten_state(v, arrays, where) for v in value]
-    if isinstance(value, dict):
-        if set(value) == {"__array__"}:
-            if value["__array__"] not in arrays:
-                raise ModelFileError(f"{where}: missing array {value['__array__']!r}")
-            return arrays[value["__array__"]]
-        if set(value) == {"__tuple__"}:
-            return tuple(_unflatten_state(v, arrays, where) for v in value["__tuple__"])
-        if set(value) == {"__dict__"}:
-            return {
-                _unflatten_state(k, arrays, where): _unflatten_state(v, arrays, where)
-                for k, v in value["__dict__"]
-            }
-        raise ModelFileError(f"{where}: malformed checkpoint entry")
-    return value
-
-
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Save a nested training state (dicts, lists, tuples, numbers, strings, arrays).
-
-    Used for resumable runs: the model's and optimiser's ``state_dict()``, the
-    scheduler's, the history and random-generator states. Written atomically as
-    ``.npz`` + JSON like :func:`save`, with a checksum; no pickle.
-    """
-    arrays: dict[str, np.ndarray] = {}
-    tree = _flatten_state(state, arrays)
-    header = {
-        "format": _CHECKPOINT_FORMAT,
-        "format_version": FORMAT_VERSION,
-        "library_version": _library_version(),
-        "state": tree,
-    }
-    header = json.loads(json.dumps(header, allow_nan=True))
-    header["checksum"] = _checksum(arrays, header)
-    payload = dict(arrays)
-    payload[_META_KEY] = np.array(json.dumps(header, allow_nan=True))
-    atomic_write(path, lambda file: np.savez(file, **payload))
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a state saved by :func:`save_checkpoint` (never executes code).
-
-    Raises
-    ------
-    ModelFileError
-        If the file is missing, truncated, corrupt or not a checkpoint.
-    """
-    where = f"load_checkpoint({os.fspath(path)!r})"
-    header, arrays = _read(path, where)
-    if header.get("format") != _CHECKPOINT_FORMAT:
-        raise ModelFileError(f"{where}: not a MyTorch checkpoint")
-    if (
-        not isinstance(header.get("format_version"), int)
-        or header["format_version"] > FORMAT_VERSION
-    ):
-        raise ModelFileError(
-            f"{where}: unsupported format version {header.get('format_version')!r}"
-        )
-    if _checksum(arrays, header) != header.get("checksum"):
-        raise ModelFileError(
-            f"{where}: checksum mismatch: the arrays or the state were changed or damaged"
-        )
-    try:
-        return _unflatten_state(header.get("state"), arrays, where)
-    except (TypeError, ValueError, RecursionError) as error:
-        if isinstance(error, ModelFileError):
-            raise
-        raise ModelFileError(f"{where}: malformed checkpoint state ({error})") from None

@@ -65,7 +65,8 @@ class NonFiniteError(ValueError):
     ``TrainingDivergedError`` when it arises inside the network during training)."""
 
 
-def _describe(x: Any) -> str:
+def describe(x: Any) -> str:
+    """What ``x`` is, for an error message: "array of shape (2, 3) and dtype int64" or a type."""
     if isinstance(x, np.ndarray):
         return f"array of shape {x.shape} and dtype {x.dtype}"
     return f"{type(x).__name__}"
@@ -119,7 +120,7 @@ def check_float_array(
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(
-            f"{where}: expected {name} to be a numpy.ndarray, got {_describe(x)}; "
+            f"{where}: expected {name} to be a numpy.ndarray, got {describe(x)}; "
             "convert it with np.asarray(..., dtype=np.float64) first"
         )
     if x.dtype.kind != "f":
@@ -216,7 +217,7 @@ def check_class_indices(
         ``y`` as an int64 array of shape (N,).
     """
     if not isinstance(y, np.ndarray):
-        raise TypeError(f"{where}: expected {name} to be a numpy.ndarray, got {_describe(y)}")
+        raise TypeError(f"{where}: expected {name} to be a numpy.ndarray, got {describe(y)}")
     if y.dtype.kind not in "iu":
         raise TypeError(f"{where}: expected integer class indices as {name}, got dtype {y.dtype}")
     if y.ndim != 1:

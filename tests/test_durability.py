@@ -30,9 +30,9 @@ import pytest
 import mytorch
 from mytorch import nn
 from mytorch.datasets import load_fashion_mnist, read_idx
+from mytorch.files import STALE_TEMP_SECONDS
 from mytorch.serialization import (
     FORMAT_VERSION,
-    STALE_TEMP_SECONDS,
     ModelFileError,
     load_checkpoint,
     save_checkpoint,

@@ -42,6 +42,7 @@ from mytorch.nn.linear import Linear
 from mytorch.nn.module import Module
 from mytorch.nn.sequential import Sequential
 from mytorch.serialization import atomic_write
+from mytorch.version import __version__
 
 __all__ = ["export", "DEFAULT_OPSET"]
 
@@ -390,16 +391,10 @@ def export(
         onnx_graph,
         opset_imports=opset_ids,
         producer_name="mytorch",
-        producer_version=_library_version(),
+        producer_version=__version__,
         ir_version=helper.find_min_ir_version_for(opset_ids),
     )
     onnx.checker.check_model(proto, full_check=True)
     data = proto.SerializeToString()
     atomic_write(path, lambda file: file.write(data))
     return proto
-
-
-def _library_version() -> str:
-    from mytorch import __version__
-
-    return __version__

@@ -65,6 +65,16 @@ class Activation(Module):
 
     #: Whether f'(z) can be computed from f(z) alone, so that z may be overwritten.
     supports_inplace = False
+    #: Outputs below the first or above the second bound lie in f's flat tails, where
+    #: its slope is under a fifth of its peak (None: f has no flat tails). Training
+    #: diagnostics count them as saturated.
+    saturation_bounds: tuple[float, float] | None = None
+    #: True if a unit whose output is 0 for every input passes no gradient back (ReLU's
+    #: "dead" units).
+    dies_at_zero = False
+    #: False for modules that pass values through or normalise the output layer
+    #: (Identity, Softmax, LogSoftmax): they have no hidden units to diagnose.
+    transforms_units = True
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -125,6 +135,8 @@ class Identity(Activation):
     array([-1.,  2.])
     """
 
+    transforms_units = False
+
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return x
 
@@ -164,6 +176,7 @@ class Sigmoid(Activation):
     """
 
     supports_inplace = True
+    saturation_bounds = (0.05, 0.95)  # |z| > 2.94: slope < 0.048 of at most 0.25
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return sigmoid(x, out=out)
@@ -180,6 +193,7 @@ class Tanh(Activation):
     """
 
     supports_inplace = True
+    saturation_bounds = (-0.95, 0.95)  # |z| > 1.83: slope < 0.098 of at most 1
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.tanh(x, out=out)
@@ -196,6 +210,7 @@ class ReLU(Activation):
     """
 
     supports_inplace = True
+    dies_at_zero = True
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.maximum(x, 0, out=out)
@@ -381,6 +396,8 @@ class Softmax(Activation):
         Axis to normalise; ``None`` picks PyTorch's implicit choice (1 for 2-D input).
     """
 
+    transforms_units = False
+
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = _check_dim(dim, type(self).__name__)
@@ -422,6 +439,8 @@ class LogSoftmax(Activation):
     dim : int or None
         Axis to normalise; ``None`` picks PyTorch's implicit choice (1 for 2-D input).
     """
+
+    transforms_units = False
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()

@@ -280,6 +280,12 @@ class Module:
             module._set_dtype(dtype)
         return self
 
+    def parameter_dtype(self) -> np.dtype:
+        """The dtype of the first parameter (the dtype inputs should have), else float64."""
+        for param in self.parameters():
+            return param.data.dtype
+        return np.dtype(np.float64)
+
     def _set_dtype(self, dtype: np.dtype) -> None:
         """Hook for modules that remember their dtype; called by ``to``."""
         if "dtype" in self.__dict__:

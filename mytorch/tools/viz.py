@@ -25,18 +25,14 @@ from mytorch.trainer import Callback
 __all__ = ["BoundaryFrames", "accuracy", "decision_boundary", "frame_epochs", "save_gif"]
 
 
-def _model_dtype(model: Any) -> np.dtype:
-    for param in getattr(model, "parameters", lambda: [])():
-        return param.data.dtype
-    return np.dtype(np.float64)
-
-
 def _outputs(model: Any, points: np.ndarray) -> np.ndarray:
     """The model's outputs on ``points`` (N, 2) in evaluation mode, as float64 (N, C)."""
     was_training = getattr(model, "training", False)
+    # A mytorch Module says its dtype; anything else callable gets float64.
+    dtype = getattr(model, "parameter_dtype", lambda: np.float64)()
     model.eval()
     try:
-        output = np.asarray(model(points.astype(_model_dtype(model))), dtype=np.float64)
+        output = np.asarray(model(points.astype(dtype)), dtype=np.float64)
     finally:
         model.train(was_training)
     return output.reshape(len(points), -1)
