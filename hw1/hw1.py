@@ -203,26 +203,22 @@ class MLP:
         ``torch.nn.Sequential`` (Linear, BatchNorm1d, activation, ...), so
         ``torch_model.load_state_dict(...)`` takes it in one line.
         """
-        from mytorch import nn
+        from mytorch.nn import Sequential, registry
+
+        def rebuild(layer):
+            # The same layer as PyTorch's nn class (its spec), holding a copy of the weights.
+            spec = {"type": registry.core_type_name(layer), **layer.get_config()}
+            module = registry.build(spec, dtype=getattr(layer, "dtype", np.float64))
+            module.load_state_dict(layer.state_dict())
+            return module
 
         modules = []
         for i, layer in enumerate(self.linear_layers):
-            linear = nn.Linear(layer.in_features, layer.out_features, dtype=layer.dtype)
-            linear.load_state_dict(layer.state_dict())
-            modules.append(linear)
+            modules.append(rebuild(layer))
             if i < self.num_bn_layers:
-                course_bn = self.bn_layers[i]
-                bn = nn.BatchNorm1d(
-                    course_bn.num_features,
-                    eps=course_bn.eps,
-                    momentum=course_bn.momentum,
-                    dtype=course_bn.dtype,
-                )
-                bn.load_state_dict(course_bn.state_dict())
-                modules.append(bn)
-            modules.append(type(self.activations[i])())
-        model = nn.Sequential(*modules)
-        return model.train(self.train_mode)
+                modules.append(rebuild(self.bn_layers[i]))
+            modules.append(rebuild(self.activations[i]))
+        return Sequential(*modules).train(self.train_mode)
 
     def state_dict(self):
         """The weights under ``torch.nn.Sequential``'s keys (see ``to_sequential``)."""

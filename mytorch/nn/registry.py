@@ -23,7 +23,14 @@ from mytorch.nn.linear import Linear
 from mytorch.nn.module import Module
 from mytorch.nn.sequential import Sequential
 
-__all__ = ["ACTIVATION_TYPES", "MODULE_TYPES", "build", "spec"]
+__all__ = [
+    "ACTIVATION_TYPES",
+    "MODULE_TYPES",
+    "build",
+    "core_type_name",
+    "is_registered",
+    "spec",
+]
 
 #: The activations a spec may name, by class name.
 ACTIVATION_TYPES: dict[str, type[act.Activation]] = {
@@ -57,6 +64,21 @@ MODULE_TYPES: dict[str, type[Module]] = {
 def is_registered(module: Module) -> bool:
     """Whether ``module``'s exact class is in :data:`MODULE_TYPES`."""
     return MODULE_TYPES.get(type(module).__name__) is type(module)
+
+
+def core_type_name(module: Module) -> str:
+    """The name of the registered class ``module`` is, or derives from (the course's
+    ``Linear`` -> ``"Linear"``): what a copy of it with PyTorch's rules is built as.
+
+    Raises
+    ------
+    TypeError
+        If no registered class is among its bases.
+    """
+    for cls in type(module).__mro__:
+        if MODULE_TYPES.get(cls.__name__) is cls:
+            return cls.__name__
+    raise TypeError(f"no registered module type behind a {type(module).__name__}")
 
 
 def spec(module: Module) -> dict[str, Any]:

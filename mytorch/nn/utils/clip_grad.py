@@ -62,6 +62,7 @@ def clip_grad_norm_(
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> float:
     r"""Rescale the gradients so that their joint norm is at most ``max_norm``, in place.
 
@@ -82,6 +83,9 @@ def clip_grad_norm_(
     error_if_nonfinite : bool
         Raise instead of clipping when the total norm is NaN or infinite. Default False
         (then, as in PyTorch, the gradients are multiplied by the resulting NaN or 0).
+    foreach : bool or None
+        Accepted so that PyTorch code runs unchanged; ignored (NumPy has no multi-tensor
+        kernels: each gradient is processed on its own either way).
 
     Returns
     -------
@@ -144,7 +148,9 @@ def clip_grad_norm_(
     return total_norm
 
 
-def clip_grad_value_(parameters: Parameter | Iterable[Parameter], clip_value: float) -> None:
+def clip_grad_value_(
+    parameters: Parameter | Iterable[Parameter], clip_value: float, foreach: bool | None = None
+) -> None:
     """Clamp every gradient entry to ``[-clip_value, clip_value]``, in place.
 
     As ``torch.nn.utils.clip_grad_value_``.
@@ -155,6 +161,8 @@ def clip_grad_value_(parameters: Parameter | Iterable[Parameter], clip_value: fl
         Whose ``grad`` to clamp; parameters without a gradient are skipped.
     clip_value : float
         Largest allowed absolute value, >= 0.
+    foreach : bool or None
+        Accepted for PyTorch code; ignored, as in :func:`clip_grad_norm_`.
 
     Examples
     --------
