@@ -24,11 +24,29 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from invalid_inputs import (
+    ANY_SHAPE_BAD,
+    BAD_MATRICES,
+    INF,
+    LABELS,
+    LOGITS,
+    NAN,
+    ONE_HOT,
+    X10,
+    Y10,
+    Case,
+    CaseTable,
+    add_matrix_layer_cases,
+    assert_raises_a_clear_error,
+    good,
+    params,
+    sgd,
+    with_value,
+)
 
 from hw1 import hw1
 from mytorch import nn, optim
@@ -43,93 +61,8 @@ from mytorch.optim import lr_scheduler
 from mytorch.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
-NAN, INF = float("nan"), float("inf")
-
-
-@dataclass(frozen=True)
-class Case:
-    entry: str
-    bad: str
-    call: Callable[[], object]
-    error: type[Exception]
-    match: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.entry}|{self.bad}"
-
-
-CASES: list[Case] = []
-
-
-def case(
-    entry: str, bad: str, call: Callable[[], object], error: type[Exception], match: str
-) -> None:
-    CASES.append(Case(entry, bad, call, error, match))
-
-
-# ----------------------------------------------------------------------- bad arrays
-def good(n: int = 4, features: int = 3, dtype=np.float64) -> np.ndarray:
-    return np.linspace(-1.0, 1.0, n * features).reshape(n, features).astype(dtype)
-
-
-def with_value(value: float) -> np.ndarray:
-    x = good()
-    x[1, 2] = value
-    return x
-
-
-#: name -> (array, exception, message pattern after the layer's name), for a layer that
-#: takes (N, 3) float64 input.
-BAD_MATRICES: dict[str, tuple[object, type[Exception], str]] = {
-    "rank 1": (np.ones(3), ValueError, r"expected input to be 2-D, got a 1-D array"),
-    "rank 3": (np.ones((4, 3, 1)), ValueError, r"expected input to be 2-D, got a 3-D array"),
-    "rank 0": (np.array(1.0), ValueError, r"expected input to be 2-D, got a 0-D array"),
-    "feature count": (good(4, 5), ValueError, r"expected input with 3 features.*5 features"),
-    "object dtype": (
-        good().astype(object),
-        TypeError,
-        r"expected input of a floating dtype.*got dtype object",
-    ),
-    "string dtype": (
-        good().astype(str),
-        TypeError,
-        r"expected input of a floating dtype.*got dtype <U",
-    ),
-    "complex dtype": (
-        good().astype(complex),
-        TypeError,
-        r"expected input of a floating dtype.*complex128",
-    ),
-    "integer dtype": (
-        good().astype(np.int64),
-        TypeError,
-        r"expected input of a floating dtype.*got dtype int64",
-    ),
-    "bool dtype": (good() > 0, TypeError, r"expected input of a floating dtype.*got dtype bool"),
-    "float32 into float64": (
-        good(dtype=np.float32),
-        TypeError,
-        r"expected input of dtype float64.*got float32",
-    ),
-    "NaN": (with_value(NAN), ValueError, r"input contains 1 NaN and 0 inf"),
-    "inf": (with_value(-INF), ValueError, r"input contains 0 NaN and 1 inf"),
-    "empty batch": (np.ones((0, 3)), ValueError, r"expected a non-empty batch.*\(0, 3\)"),
-    "list": (good().tolist(), TypeError, r"expected input to be a numpy.ndarray, got list"),
-    "None": (None, TypeError, r"expected input to be a numpy.ndarray, got NoneType"),
-}
-
-#: The subset that applies to layers taking any shape (activations, dropout).
-ANY_SHAPE_BAD = (
-    "object dtype",
-    "string dtype",
-    "complex dtype",
-    "integer dtype",
-    "bool dtype",
-    "NaN",
-    "inf",
-    "list",
-)
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
 
 
 def course_linear() -> CourseLinear:
@@ -154,44 +87,9 @@ LAYER_NAME = {
 }
 
 for entry, make in MATRIX_LAYERS.items():
-    for bad, (x, error, pattern) in BAD_MATRICES.items():
-        case(
-            entry, bad, lambda make=make, x=x: make()(x), error, rf"^{LAYER_NAME[entry]}: {pattern}"
-        )
-    if entry != "nn.Sequential":
-        case(
-            entry,
-            "backward before forward",
-            lambda make=make: make().backward(np.ones((4, 2))),
-            RuntimeError,
-            r"\.backward: backward\(\) called before forward\(\)",
-        )
-
-        def wrong_delta(make=make, shape=(5, 2)):
-            layer = make()
-            layer.forward(good())
-            return layer.backward(np.ones(shape))
-
-        case(
-            entry,
-            "delta of the wrong shape",
-            wrong_delta,
-            ValueError,
-            rf"^{LAYER_NAME[entry]}\.backward: expected delta of shape \(4, \d\).*got \(5, 2\)",
-        )
-
-        def nan_delta(make=make):
-            layer = make()
-            out = layer.forward(good())
-            return layer.backward(np.full(out.shape, NAN))
-
-        case(
-            entry,
-            "NaN delta",
-            nan_delta,
-            ValueError,
-            rf"^{LAYER_NAME[entry]}\.backward: delta contains \d+ NaN",
-        )
+    add_matrix_layer_cases(
+        INVALID_INPUTS, entry, make, LAYER_NAME[entry], backward=entry != "nn.Sequential"
+    )
 
 case(
     "nn.BatchNorm1d",
@@ -531,9 +429,6 @@ for name in ("Softmax", "LogSoftmax"):
     )
 
 # ----------------------------------------------------------------------- losses
-LOGITS = good(4, 3)
-LABELS = np.array([0, 2, 1, 2])
-ONE_HOT = np.eye(3)[LABELS]
 CLASS_LOSSES: dict[str, Callable[..., nn.Module]] = {
     "CrossEntropyLoss": nn.CrossEntropyLoss,
     "NLLLoss": nn.NLLLoss,
@@ -792,10 +687,6 @@ case(
 
 
 # ----------------------------------------------------------------------- optimisers
-def params() -> list[Parameter]:
-    return list(nn.Linear(3, 2, rng=0).parameters())
-
-
 OPTIMIZERS: dict[str, Callable[..., optim.Optimizer]] = {
     "SGD": optim.SGD,
     "Adam": optim.Adam,
@@ -991,10 +882,6 @@ case(
 
 
 # ----------------------------------------------------------------------- schedulers
-def sgd() -> optim.SGD:
-    return optim.SGD(params(), lr=0.1)
-
-
 S = lr_scheduler
 for name, make, error, pattern in [
     (
@@ -1158,8 +1045,6 @@ for name, make, error, pattern in [
 
 
 # ----------------------------------------------------------------------- data
-X10 = good(10, 3)
-Y10 = np.arange(10) % 2
 for value, error, pattern in [
     (0, ValueError, "got 0"),
     (-2, ValueError, "got -2"),
@@ -1714,12 +1599,9 @@ case(
 
 
 # ----------------------------------------------------------------------- the table runs
-@pytest.mark.parametrize("item", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
 def test_invalid_input_raises_a_clear_error(item: Case):
-    with pytest.raises(item.error) as info:
-        item.call()
-    message = str(info.value)
-    assert re.search(item.match, message), f"message {message!r} does not match {item.match!r}"
+    assert_raises_a_clear_error(item)
 
 
 # ----------------------------------------------------------------------- the command line
@@ -1871,13 +1753,13 @@ CLI_CASE_COUNT = len(CLI_CASES) + len(TOML_CASES) + len(PREDICT_INPUTS) + 3
 
 def test_case_count():
     """The table covers 150+ invalid inputs (the number is printed with ``-s``)."""
-    total = len(CASES) + CLI_CASE_COUNT
-    entries = sorted({c.entry for c in CASES})
+    total = len(INVALID_INPUTS) + CLI_CASE_COUNT
+    entries = sorted({c.entry for c in INVALID_INPUTS})
     print(
-        f"\n{len(CASES)} library cases over {len(entries)} entry points "
+        f"\n{len(INVALID_INPUTS)} library cases over {len(entries)} entry points "
         f"+ {CLI_CASE_COUNT} command-line cases = {total} invalid-input cases"
     )
-    assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
+    assert len({c.id for c in INVALID_INPUTS}) == len(INVALID_INPUTS), "duplicate case ids"
     assert total >= 150
 
 
