@@ -90,7 +90,13 @@ def assert_raises_a_clear_error(item: Case) -> None:
 
 #: The test modules holding an ``INVALID_INPUTS`` table, and the one whose
 #: ``CLI_CASE_COUNT`` counts the command-line cases.
-TABLE_MODULES = ("test_invalid_inputs",)
+TABLE_MODULES = (
+    "test_invalid_inputs",
+    "test_linear",
+    "test_batchnorm",
+    "test_sequential",
+    "test_dropout",
+)
 CLI_MODULE = "test_invalid_inputs"
 
 
