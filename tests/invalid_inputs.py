@@ -96,6 +96,8 @@ TABLE_MODULES = (
     "test_batchnorm",
     "test_sequential",
     "test_dropout",
+    "test_activation",
+    "test_loss",
 )
 CLI_MODULE = "test_invalid_inputs"
 
