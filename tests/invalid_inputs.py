@@ -98,6 +98,8 @@ TABLE_MODULES = (
     "test_dropout",
     "test_activation",
     "test_loss",
+    "test_optimizer",
+    "test_lr_scheduler",
 )
 CLI_MODULE = "test_invalid_inputs"
 
