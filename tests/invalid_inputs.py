@@ -100,6 +100,8 @@ TABLE_MODULES = (
     "test_loss",
     "test_optimizer",
     "test_lr_scheduler",
+    "test_data",
+    "test_trainer",
 )
 CLI_MODULE = "test_invalid_inputs"
 
