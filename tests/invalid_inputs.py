@@ -91,7 +91,6 @@ def assert_raises_a_clear_error(item: Case) -> None:
 #: The test modules holding an ``INVALID_INPUTS`` table, and the one whose
 #: ``CLI_CASE_COUNT`` counts the command-line cases.
 TABLE_MODULES = (
-    "test_invalid_inputs",
     "test_linear",
     "test_batchnorm",
     "test_sequential",
@@ -102,6 +101,7 @@ TABLE_MODULES = (
     "test_lr_scheduler",
     "test_data",
     "test_trainer",
+    "test_course_api",
 )
 CLI_MODULE = "test_invalid_inputs"
 
