@@ -1,43 +1,54 @@
-"""Shared machinery of the invalid-input tables: every public entry point rejects every
+"""The invalid-input tables' shared machinery: every public entry point rejects every
 kind of invalid input with a clear error.
 
-Each test module that tests an entry point keeps that entry point's bad-input cases
-beside its other tests, in a table of its own::
+Each entry point's cases sit with that entry point's tests, in a table at the end of
+the test module (tests mirror the package)::
 
     INVALID_INPUTS = CaseTable()
     case = INVALID_INPUTS.case
 
-    case(entry, bad, call, error, match)  # entry point, class of bad input, the call,
-                                          # expected exception, regex for the message
+    # entry point, class of bad input, call, expected exception, regex for the message
+    case("nn.Linear", "rank 1", lambda: nn.Linear(3, 2)(np.ones(3)), ValueError, r"^Linear: ")
 
     @pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
     def test_invalid_input_raises_a_clear_error(item: Case):
         assert_raises_a_clear_error(item)
 
-Test ids read ``entry|bad`` (``test_invalid_input_raises_a_clear_error[nn.Linear|rank 1]``)
-and are unique over all tables. The command line has its own tables in test_cli.py
-(``mytorch.cli.main`` must return 2 and explain the problem on stderr). The messages must
-name the layer or function and say what was expected and what came (the regexes check
-both). ``test_case_count`` in test_validation.py imports every module named in
-``TABLE_MODULES`` and ``CLI_MODULE``, prints how many cases run and fails if they shrink
-below 150: 650 at the time of writing, 604 library cases over 44 entry points and 46
-command-line cases. A new module with a table must be added to ``TABLE_MODULES``
-(``test_case_count`` fails until it is).
+The messages must name the layer or function and say what was expected and what came
+(the regexes check both). Test ids read ``entry|bad``, e.g.
+``test_invalid_input_raises_a_clear_error[nn.Linear|rank 1]``, and are unique over all
+tables. The command line has tables of its own in test_cli.py (``CLI_CASES``,
+``TOML_CASES``, ``PREDICT_INPUTS``): ``mytorch.cli.main`` must return 2 and explain the
+problem on stderr.
+
+``test_case_count`` in test_validation.py imports the modules in ``TABLE_MODULES`` and
+``CLI_MODULE``, prints how many cases run and fails if they shrink below 150: 650 at the
+time of writing, 604 library cases over 44 entry points and 46 command-line cases. It
+also fails when a module defines a table without being listed in ``TABLE_MODULES``.
 
 Where the cases live: test_linear.py (``nn.Linear``, the course ``Linear``),
-test_batchnorm.py (``nn.BatchNorm1d``, the course ``BatchNorm``), test_dropout.py,
-test_sequential.py, test_activation.py (every activation), test_loss.py (every loss),
-test_optimizer.py (every optimiser), test_lr_scheduler.py (every scheduler), test_data.py
-(``DataLoader``, ``train_val_split``), test_trainer.py (``Trainer`` / ``Trainer.fit``),
-test_course_api.py (``hw1.MLP``) and test_cli.py (the command line). Classes of bad
-input: wrong rank, wrong feature count, object / string / complex / integer / bool
-dtypes, float32 into a float64 layer, NaN and inf, labels that are not integers or out
-of range, one-hot rows that do not sum to 1, X and y of different lengths, empty data,
-batch sizes of 0 (or too large with ``drop_last``), negative / NaN / infinite / mistyped
-hyper-parameters, backward before forward, and gradients of the wrong shape.
+test_batchnorm.py (``nn.BatchNorm1d``, the course ``BatchNorm``), test_dropout.py
+(``nn.Dropout``), test_sequential.py (``nn.Sequential``), test_activation.py (every
+activation), test_loss.py (every loss and the course ``SoftmaxCrossEntropy``),
+test_optimizer.py (every optimiser), test_lr_scheduler.py (every scheduler),
+test_data.py (``DataLoader``, ``train_val_split``), test_trainer.py (``Trainer``,
+``Trainer.fit``, ``Trainer.evaluate``), test_course_api.py (``hw1.MLP``) and test_cli.py
+(the command line).
 
-This module is not named ``test_*.py``, so pytest does not collect it; the test modules
-import it as ``invalid_inputs`` (tests/ is on ``sys.path`` as for ``conftest``).
+Classes of bad input: wrong rank, wrong feature count, object / string / complex /
+integer / bool dtypes, float32 into a float64 layer, NaN and inf, labels that are not
+integers or out of range, one-hot rows that do not sum to 1, X and y of different
+lengths, empty data, batch sizes of 0 (or too large with ``drop_last``), negative / NaN /
+infinite / mistyped hyper-parameters, backward before forward, and gradients of the
+wrong shape. Shared here: the bad arrays for a layer taking (N, 3) float64 input
+(``BAD_MATRICES``, ``ANY_SHAPE_BAD``, built from ``good()`` and ``with_value()``), the
+cases every such layer gets (``add_matrix_layer_cases``) and the data several modules
+use (``LOGITS``, ``LABELS``, ``ONE_HOT``, ``X10``, ``Y10``, ``params()``, ``sgd()``).
+
+This module is not named ``test_*.py``, so pytest does not collect it. The test modules
+import it as ``invalid_inputs``, as they import ``conftest``: tests/ has no
+``__init__.py``, so pytest puts it on ``sys.path`` (with ``pytest`` from the repository
+root and with ``python3 tools/run.py test tests/test_linear.py`` alike).
 """
 
 from __future__ import annotations
@@ -103,7 +114,7 @@ TABLE_MODULES = (
     "test_trainer",
     "test_course_api",
 )
-CLI_MODULE = "test_invalid_inputs"
+CLI_MODULE = "test_cli"
 
 
 def all_tables() -> dict[str, CaseTable]:
