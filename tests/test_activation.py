@@ -1,14 +1,30 @@
-"""Activations (mytorch/activation.py) against PyTorch autograd and their own formulas."""
+"""Activations (mytorch/activation.py) against PyTorch autograd and their own formulas.
+
+The invalid-input cases at the end check that every activation rejects bad input,
+grad_output and constructor arguments with a clear error (table conventions in
+tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from invalid_inputs import (
+    ANY_SHAPE_BAD,
+    BAD_MATRICES,
+    INF,
+    NAN,
+    Case,
+    CaseTable,
+    assert_raises_a_clear_error,
+    good,
+)
 
 from mytorch import nn
 
@@ -175,3 +191,134 @@ def test_activation_keeps_shape_and_dtype(name, batch, features, dtype, seed):
     assert out.shape == x.shape and out.dtype == dtype
     grad = act.backward(np.ones_like(x))
     assert grad.shape == x.shape and grad.dtype == dtype
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# Every activation rejects bad input, grad_output and constructor arguments with an error
+# naming it (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+#: Each activation by the name its messages start with.
+NAMED_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "Identity": nn.Identity,
+    "Step": nn.Step,
+    "Sigmoid": nn.Sigmoid,
+    "Tanh": nn.Tanh,
+    "ReLU": nn.ReLU,
+    "LeakyReLU": nn.LeakyReLU,
+    "ELU": nn.ELU,
+    "GELU": nn.GELU,
+    "Softplus": nn.Softplus,
+    "Softmax": lambda: nn.Softmax(dim=1),
+    "LogSoftmax": lambda: nn.LogSoftmax(dim=1),
+}
+for name, make in NAMED_ACTIVATIONS.items():
+    for bad in ANY_SHAPE_BAD:
+        x, error, pattern = BAD_MATRICES[bad]
+        case(name, bad, lambda make=make, x=x: make()(x), error, rf"^{name}: {pattern}")
+    case(
+        name,
+        "backward before forward",
+        lambda make=make: make().backward(good()),
+        RuntimeError,
+        rf"^{name}\.backward: backward\(\) called before forward\(\)",
+    )
+
+    def wrong_grad(make=make):
+        act = make()
+        act(good())
+        return act.backward(np.ones((2, 3)))
+
+    case(
+        name,
+        "grad_output of the wrong shape",
+        wrong_grad,
+        ValueError,
+        rf"^{name}\.backward: expected grad_output of shape \(4, 3\).*got \(2, 3\)",
+    )
+for name in ("Sigmoid", "ReLU", "Tanh"):
+    case(
+        name,
+        "derivative before forward",
+        lambda name=name: NAMED_ACTIVATIONS[name]().derivative(),
+        RuntimeError,
+        rf"^{name}\.derivative: backward\(\) called before forward\(\)",
+    )
+case(
+    "LeakyReLU",
+    "negative_slope=NaN",
+    lambda: nn.LeakyReLU(NAN),
+    ValueError,
+    r"^LeakyReLU: expected negative_slope to be finite, got nan",
+)
+case(
+    "LeakyReLU",
+    "negative_slope a string",
+    lambda: nn.LeakyReLU("0.1"),
+    TypeError,
+    r"^LeakyReLU: expected negative_slope to be a number, got '0.1'",
+)
+case(
+    "ELU",
+    "alpha=inf",
+    lambda: nn.ELU(INF),
+    ValueError,
+    r"^ELU: expected alpha to be finite, got inf",
+)
+case(
+    "GELU",
+    "unknown approximate",
+    lambda: nn.GELU("fast"),
+    ValueError,
+    r"^GELU: expected approximate 'none' or 'tanh', got 'fast'",
+)
+case(
+    "Softplus",
+    "beta=0",
+    lambda: nn.Softplus(beta=0),
+    ValueError,
+    r"^Softplus: expected beta in \(0, inf\], got 0.0",
+)
+case(
+    "Softplus",
+    "beta=-1",
+    lambda: nn.Softplus(beta=-1),
+    ValueError,
+    r"^Softplus: expected beta in \(0, inf\], got -1.0",
+)
+case(
+    "Softplus",
+    "threshold=NaN",
+    lambda: nn.Softplus(threshold=NAN),
+    ValueError,
+    r"^Softplus: expected threshold to be finite, got nan",
+)
+for name in ("Softmax", "LogSoftmax"):
+    cls = getattr(nn, name)
+    case(
+        name,
+        "dim out of range",
+        lambda cls=cls: cls(dim=2)(good()),
+        ValueError,
+        rf"^{name}: dim 2 is out of range for a 2-D input",
+    )
+    case(
+        name,
+        "dim a string",
+        lambda cls=cls: cls(dim="1"),
+        TypeError,
+        rf"^{name}: expected dim to be an int or None, got '1'",
+    )
+    case(
+        name,
+        "dim a float",
+        lambda cls=cls: cls(dim=1.0),
+        TypeError,
+        rf"^{name}: expected dim to be an int or None, got 1.0",
+    )
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

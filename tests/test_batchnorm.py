@@ -1,4 +1,9 @@
-"""Batch normalisation (mytorch/batchnorm.py, mytorch/nn/batchnorm.py) against PyTorch."""
+"""Batch normalisation (mytorch/batchnorm.py, mytorch/nn/batchnorm.py) against PyTorch.
+
+The invalid-input cases at the end check that ``nn.BatchNorm1d`` and the course
+``BatchNorm`` reject bad input, delta and constructor arguments with a clear error
+(table conventions in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,14 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from invalid_inputs import (
+    NAN,
+    Case,
+    CaseTable,
+    add_matrix_layer_cases,
+    assert_raises_a_clear_error,
+    good,
+)
 
 from mytorch import nn
 from mytorch.batchnorm import BatchNorm
@@ -200,3 +213,82 @@ def test_batchnorm_keeps_shape_and_dtype(batch, features, variant, training, dty
     assert grad.shape == x.shape and grad.dtype == dtype
     for value in bn.state_dict().values():
         assert value.dtype in (dtype, np.int64)
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# nn.BatchNorm1d and the course BatchNorm reject every bad input and argument with an
+# error naming the layer (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+add_matrix_layer_cases(INVALID_INPUTS, "nn.BatchNorm1d", lambda: nn.BatchNorm1d(3), "BatchNorm1d")
+add_matrix_layer_cases(INVALID_INPUTS, "course BatchNorm", lambda: BatchNorm(3), "BatchNorm")
+case(
+    "nn.BatchNorm1d",
+    "batch of 1 in training",
+    lambda: nn.BatchNorm1d(3)(good(1)),
+    ValueError,
+    r"^BatchNorm1d: expected more than 1 sample.*got input of shape \(1, 3\)",
+)
+
+# Constructor arguments.
+for value, error, pattern in [
+    (0, ValueError, "got 0"),
+    (-3, ValueError, "got -3"),
+    (2.5, TypeError, "got 2.5"),
+    ("3", TypeError, "got '3'"),
+    (True, TypeError, "got True"),
+]:
+    case(
+        "nn.BatchNorm1d",
+        f"num_features={value!r}",
+        lambda v=value: nn.BatchNorm1d(v),
+        error,
+        rf"^BatchNorm1d: expected num_features to be a positive int, {pattern}",
+    )
+for name, make in [
+    ("nn.BatchNorm1d", lambda **kw: nn.BatchNorm1d(3, **kw)),
+    ("course BatchNorm", lambda **kw: BatchNorm(3, **kw)),
+]:
+    layer = "BatchNorm1d" if name == "nn.BatchNorm1d" else "BatchNorm"
+    for eps, pattern in [
+        (0.0, r"expected eps in \(0, inf\], got 0.0"),
+        (-1e-5, r"expected eps in \(0, inf\], got -1e-05"),
+        (NAN, "expected eps to be finite, got nan"),
+        ("1e-5", "expected eps to be a number, got '1e-5'"),
+    ]:
+        case(
+            name,
+            f"eps={eps!r}",
+            lambda make=make, e=eps: make(eps=e),
+            TypeError if isinstance(eps, str) else ValueError,
+            rf"^{layer}: {pattern}",
+        )
+    for momentum, pattern in [
+        (-0.1, r"expected momentum in \[0, 1\], got -0.1"),
+        (1.5, r"expected momentum in \[0, 1\], got 1.5"),
+        (NAN, "expected momentum to be finite, got nan"),
+    ]:
+        case(
+            name,
+            f"momentum={momentum!r}",
+            lambda make=make, m=momentum: make(momentum=m),
+            ValueError,
+            rf"^{layer}: {pattern}",
+        )
+for alpha, pattern in [
+    (-1, r"expected alpha in \[0, 1\], got -1.0"),
+    (NAN, "expected alpha to be finite, got nan"),
+]:
+    case(
+        "course BatchNorm",
+        f"alpha={alpha!r}",
+        lambda a=alpha: BatchNorm(3, alpha=a),
+        ValueError,
+        rf"^BatchNorm: {pattern}",
+    )
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

@@ -9,6 +9,10 @@ here with the handout's rules:
 * loss: softmax cross-entropy per sample, shape (batch,);
 * gradients: dW, db of the *mean* loss; dgamma, dbeta (and dx) of the *sum*;
 * step: v = momentum v - lr dW; W += v (same for b); gamma -= lr dgamma; beta -= lr dbeta.
+
+The invalid-input cases at the end check that ``hw1.MLP`` rejects inconsistent
+arguments, bad input and bad labels with a clear error (table conventions in
+tests/invalid_inputs.py).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from invalid_inputs import NAN, ONE_HOT, Case, CaseTable, assert_raises_a_clear_error, good
 
+from hw1 import hw1 as hw1_package
 from mytorch.activation import Identity, Sigmoid
 from mytorch.loss import SoftmaxCrossEntropy
 
@@ -28,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _load_course_file(name: str):
     """Run hw1/<name>.py as a module of its own. Not ``import hw1`` with hw1/ on
-    sys.path: that would claim the name ``hw1`` in sys.modules, which other tests import
-    as the folder (``from hw1 import hw1``). test_course_import.py covers the course's
-    own import statements."""
+    sys.path: that would claim the name ``hw1`` in sys.modules, which the invalid-input
+    cases below import as the folder (``from hw1 import hw1``, here ``hw1_package``).
+    test_course_import.py covers the course's own import statements."""
     spec = importlib.util.spec_from_file_location(f"_course_{name}", ROOT / "hw1" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -332,3 +338,190 @@ def test_mlp_rejects_inconsistent_arguments_with_a_clear_error(
             0.1,
             num_bn_layers=num_bn_layers,
         )
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# hw1.MLP, imported as the folder (from hw1 import hw1), rejects inconsistent arguments,
+# bad input and bad labels with an error naming the part that finds the problem
+# (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+
+def mlp(hiddens=(4,), activations=None, criterion=None, lr=0.1, **kwargs) -> hw1_package.MLP:
+    if activations is None:
+        activations = [Sigmoid() for _ in hiddens] + [Identity()]
+    return hw1_package.MLP(
+        3,
+        2,
+        list(hiddens) if isinstance(hiddens, tuple) else hiddens,
+        activations,
+        lambda i, o: np.full((i, o), 0.1),
+        lambda o: np.zeros((1, o)),
+        SoftmaxCrossEntropy() if criterion is None else criterion,
+        lr,
+        **kwargs,
+    )
+
+
+def mlp_sizes(input_size, output_size):
+    return lambda: hw1_package.MLP(
+        input_size,
+        output_size,
+        [4],
+        [Sigmoid(), Identity()],
+        None,
+        None,
+        SoftmaxCrossEntropy(),
+        0.1,
+    )
+
+
+for name, call, error, pattern in [
+    (
+        "input_size=0",
+        mlp_sizes(0, 2),
+        ValueError,
+        "expected input_size to be a positive int, got 0",
+    ),
+    (
+        "input_size=2.5",
+        mlp_sizes(2.5, 2),
+        TypeError,
+        "expected input_size to be a positive int, got 2.5",
+    ),
+    (
+        "output_size=-1",
+        mlp_sizes(3, -1),
+        ValueError,
+        "expected output_size to be a positive int, got -1",
+    ),
+    (
+        "hidden size 0",
+        lambda: mlp(hiddens=(0,)),
+        ValueError,
+        "expected each hidden size to be a positive int, got 0",
+    ),
+    (
+        "hiddens an int",
+        lambda: mlp(hiddens=4, activations=[Sigmoid(), Identity()]),
+        TypeError,
+        "expected hiddens to be a list, got 4",
+    ),
+    (
+        "hiddens None",
+        lambda: mlp(hiddens=None, activations=[Identity()]),
+        TypeError,
+        "expected hiddens to be a list, got None",
+    ),
+    (
+        "activations None",
+        lambda: mlp(activations=None or Identity()),
+        TypeError,
+        "expected activations to be a list, got Identity",
+    ),
+    (
+        "too few activations",
+        lambda: mlp(activations=[Identity()]),
+        ValueError,
+        r"expected 2 activations \(one per layer for hiddens \[4\]\), got 1",
+    ),
+    (
+        "activation a string",
+        lambda: mlp(activations=["sigmoid", Identity()]),
+        TypeError,
+        "expected Activation objects, got 'sigmoid'",
+    ),
+    (
+        "criterion a string",
+        lambda: mlp(criterion="ce"),
+        TypeError,
+        "expected a Criterion, got 'ce'",
+    ),
+    ("lr=-0.1", lambda: mlp(lr=-0.1), ValueError, r"expected lr in \[0, inf\], got -0.1"),
+    ("lr=NaN", lambda: mlp(lr=NAN), ValueError, "expected lr to be finite, got nan"),
+    (
+        "momentum=-0.5",
+        lambda: mlp(momentum=-0.5),
+        ValueError,
+        r"expected momentum in \[0, 1\], got -0.5",
+    ),
+    (
+        "momentum=NaN",
+        lambda: mlp(momentum=NAN),
+        ValueError,
+        "expected momentum to be finite, got nan",
+    ),
+    (
+        "num_bn_layers=2",
+        lambda: mlp(num_bn_layers=2),
+        ValueError,
+        r"expected num_bn_layers in \[0, 1\] \(one per hidden layer at most\), got 2",
+    ),
+    (
+        "num_bn_layers=-1",
+        lambda: mlp(num_bn_layers=-1),
+        ValueError,
+        r"expected num_bn_layers in \[0, 1\].*got -1",
+    ),
+    (
+        "num_bn_layers=0.5",
+        lambda: mlp(num_bn_layers=0.5),
+        TypeError,
+        "expected num_bn_layers to be a non-negative int, got 0.5",
+    ),
+    (
+        "num_bn_layers a string",
+        lambda: mlp(num_bn_layers="1"),
+        TypeError,
+        "expected num_bn_layers to be a non-negative int, got '1'",
+    ),
+    (
+        "backward before forward",
+        lambda: mlp().backward(ONE_HOT[:, :2]),
+        RuntimeError,
+        r"backward\(\) called before forward\(\)",
+    ),
+]:
+    case("hw1.MLP", name, call, error, rf"^MLP(\.backward)?: {pattern}")
+case(
+    "hw1.MLP",
+    "input of the wrong feature count",
+    lambda: mlp().forward(good(4, 5)),
+    ValueError,
+    r"^Linear: expected input with 3 features.*5 features",
+)
+case(
+    "hw1.MLP",
+    "integer input",
+    lambda: mlp().forward(good().astype(int)),
+    TypeError,
+    r"^Linear: expected input of a floating dtype.*int64",
+)
+
+
+def mlp_backward(labels: np.ndarray) -> None:
+    net = mlp()
+    net.forward(good())
+    net.backward(labels)
+
+
+case(
+    "hw1.MLP",
+    "labels not one-hot",
+    lambda: mlp_backward(np.ones((4, 2))),
+    ValueError,
+    r"^SoftmaxCrossEntropy: expected each row of target to be a probability vector",
+)
+case(
+    "hw1.MLP",
+    "labels of the wrong length",
+    lambda: mlp_backward(np.eye(2)[[0, 1, 0]]),
+    ValueError,
+    r"^SoftmaxCrossEntropy: expected target of shape \(4, 2\), got \(3, 2\)",
+)
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

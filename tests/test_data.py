@@ -1,4 +1,8 @@
-"""Tests for mytorch/data.py: DataLoader and train_val_split."""
+"""Tests for mytorch/data.py: DataLoader and train_val_split.
+
+The invalid-input cases at the end check that both reject bad data, batch sizes,
+fractions and flags with a clear error (table conventions in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from invalid_inputs import NAN, X10, Y10, Case, CaseTable, assert_raises_a_clear_error
 
 from mytorch.data import DataLoader, train_val_split
 
@@ -268,3 +273,163 @@ def test_stratify_needs_integer_labels():
 def test_split_with_mismatched_lengths_raises():
     with pytest.raises(ValueError, match="train_val_split: X and y must have the same number"):
         train_val_split(np.zeros((10, 2)), np.zeros(9))
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# DataLoader and train_val_split reject bad data, batch sizes, fractions and flags with
+# an error naming them (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+for value, error, pattern in [
+    (0, ValueError, "got 0"),
+    (-2, ValueError, "got -2"),
+    (2.0, TypeError, "got 2.0"),
+    (NAN, TypeError, "got nan"),
+    (True, TypeError, "got True"),
+    ("4", TypeError, "got '4'"),
+]:
+    case(
+        "DataLoader",
+        f"batch_size={value!r}",
+        lambda v=value: DataLoader(X10, Y10, batch_size=v),
+        error,
+        rf"^DataLoader: expected batch_size to be a positive int, {pattern}",
+    )
+for name, call, error, pattern in [
+    (
+        "X a list",
+        lambda: DataLoader(X10.tolist(), Y10),
+        TypeError,
+        "expected X to be a numpy.ndarray, got list",
+    ),
+    (
+        "y a list",
+        lambda: DataLoader(X10, Y10.tolist()),
+        TypeError,
+        "expected y to be a numpy.ndarray, got list",
+    ),
+    (
+        "X of rank 0",
+        lambda: DataLoader(np.array(1.0)),
+        ValueError,
+        r"expected X with a sample axis \(ndim >= 1\), got a 0-D array",
+    ),
+    (
+        "empty data",
+        lambda: DataLoader(X10[:0], Y10[:0]),
+        ValueError,
+        r"expected at least one sample, got X of shape \(0, 3\)",
+    ),
+    (
+        "empty y",
+        lambda: DataLoader(X10, Y10[:0]),
+        ValueError,
+        r"expected at least one sample, got y of shape \(0,\)",
+    ),
+    (
+        "X and y of different lengths",
+        lambda: DataLoader(X10, Y10[:7]),
+        ValueError,
+        "X and y must have the same number of samples, got X with 10.*y with 7",
+    ),
+    (
+        "batch_size > N with drop_last",
+        lambda: DataLoader(X10, Y10, 11, drop_last=True),
+        ValueError,
+        "batch_size=11 is larger than the 10 samples and drop_last=True",
+    ),
+    (
+        "shuffle not a bool",
+        lambda: DataLoader(X10, Y10, shuffle="yes"),
+        TypeError,
+        "expected shuffle to be True or False, got 'yes'",
+    ),
+    (
+        "drop_last not a bool",
+        lambda: DataLoader(X10, Y10, drop_last=1),
+        TypeError,
+        "expected drop_last to be True or False, got 1",
+    ),
+    (
+        "rng a string",
+        lambda: DataLoader(X10, Y10, rng="seed"),
+        TypeError,
+        "expected rng to be a numpy.random.Generator, an int seed or None.*got str",
+    ),
+]:
+    case("DataLoader", name, call, error, rf"^DataLoader: {pattern}")
+for name, call, error, pattern in [
+    (
+        "val_fraction=0",
+        lambda: train_val_split(X10, Y10, 0.0),
+        ValueError,
+        r"expected val_fraction in \(0.0, 1.0\), got 0.0",
+    ),
+    (
+        "val_fraction=1",
+        lambda: train_val_split(X10, Y10, 1.0),
+        ValueError,
+        r"expected val_fraction in \(0.0, 1.0\), got 1.0",
+    ),
+    (
+        "val_fraction=-0.1",
+        lambda: train_val_split(X10, Y10, -0.1),
+        ValueError,
+        r"expected val_fraction in \(0.0, 1.0\), got -0.1",
+    ),
+    (
+        "val_fraction=NaN",
+        lambda: train_val_split(X10, Y10, NAN),
+        ValueError,
+        "expected val_fraction to be finite, got nan",
+    ),
+    (
+        "val_fraction a string",
+        lambda: train_val_split(X10, Y10, "0.2"),
+        TypeError,
+        "expected val_fraction to be a number, got '0.2'",
+    ),
+    (
+        "y None",
+        lambda: train_val_split(X10, None),
+        TypeError,
+        "expected y to be a numpy.ndarray of targets, got None",
+    ),
+    (
+        "X and y of different lengths",
+        lambda: train_val_split(X10, Y10[:3]),
+        ValueError,
+        "X and y must have the same number of samples, got X with 10.*y with 3",
+    ),
+    (
+        "empty data",
+        lambda: train_val_split(X10[:0], Y10[:0]),
+        ValueError,
+        r"expected at least one sample, got X of shape \(0, 3\)",
+    ),
+    (
+        "too few samples",
+        lambda: train_val_split(X10[:1], Y10[:1], 0.5),
+        ValueError,
+        "val_fraction=0.5 of 1 samples leaves no sample for training",
+    ),
+    (
+        "stratify with float labels",
+        lambda: train_val_split(X10, Y10.astype(float), stratify=True),
+        TypeError,
+        "stratify=True needs y to be 1-D integer class labels, got array of shape",
+    ),
+    (
+        "stratify not a bool",
+        lambda: train_val_split(X10, Y10, stratify="yes"),
+        TypeError,
+        "expected stratify to be True or False, got 'yes'",
+    ),
+]:
+    case("train_val_split", name, call, error, rf"^train_val_split: {pattern}")
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

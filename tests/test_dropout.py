@@ -1,4 +1,8 @@
-"""Dropout (mytorch/dropout.py): PyTorch's inverted dropout, with our mask applied in torch."""
+"""Dropout (mytorch/dropout.py): PyTorch's inverted dropout, with our mask applied in torch.
+
+The invalid-input cases at the end check that ``nn.Dropout`` rejects bad input, p, rng
+and grad_output with a clear error (table conventions in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,16 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from invalid_inputs import (
+    ANY_SHAPE_BAD,
+    BAD_MATRICES,
+    NAN,
+    Case,
+    CaseTable,
+    assert_raises_a_clear_error,
+    good,
+    with_value,
+)
 
 from mytorch import nn
 
@@ -83,3 +97,69 @@ def test_dropout_keeps_shape_and_dtype(batch, features, p, training, dtype):
     assert out.shape == x.shape and out.dtype == dtype
     grad = drop.backward(np.ones_like(out))
     assert grad.shape == x.shape and grad.dtype == dtype
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# nn.Dropout rejects bad input, p, rng and grad_output with an error naming it
+# (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+for bad in ANY_SHAPE_BAD:
+    x, error, pattern = BAD_MATRICES[bad]
+    case("nn.Dropout", bad, lambda x=x: nn.Dropout(0.5, rng=0)(x), error, rf"^Dropout: {pattern}")
+for p, error, pattern in [
+    (-0.1, ValueError, r"expected p in \[0, 1\], got -0.1"),
+    (1.5, ValueError, r"expected p in \[0, 1\], got 1.5"),
+    (NAN, ValueError, "expected p to be finite, got nan"),
+    ("0.5", TypeError, "expected p to be a number, got '0.5'"),
+]:
+    case("nn.Dropout", f"p={p!r}", lambda p=p: nn.Dropout(p), error, rf"^Dropout: {pattern}")
+case(
+    "nn.Dropout",
+    "rng a string",
+    lambda: nn.Dropout(0.5, rng="x"),
+    TypeError,
+    r"^Dropout: expected rng to be a numpy.random.Generator.*got 'x'",
+)
+case(
+    "nn.Dropout",
+    "backward before forward",
+    lambda: nn.Dropout(0.5).backward(good()),
+    RuntimeError,
+    r"^Dropout\.backward: backward\(\) called before forward\(\)",
+)
+
+
+def dropout_backward(grad: np.ndarray) -> np.ndarray:
+    drop = nn.Dropout(0.5, rng=0)
+    drop(good())
+    return drop.backward(grad)
+
+
+case(
+    "nn.Dropout",
+    "grad_output of the wrong shape",
+    lambda: dropout_backward(np.ones((3, 3))),
+    ValueError,
+    r"^Dropout\.backward: expected grad_output of shape \(4, 3\).*got \(3, 3\)",
+)
+case(
+    "nn.Dropout",
+    "NaN grad_output",
+    lambda: dropout_backward(with_value(NAN)),
+    ValueError,
+    r"^Dropout\.backward: grad_output contains 1 NaN",
+)
+case(
+    "nn.Dropout",
+    "integer grad_output",
+    lambda: dropout_backward(np.ones((4, 3), dtype=np.int64)),
+    TypeError,
+    r"^Dropout\.backward: expected grad_output of a floating dtype.*int64",
+)
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

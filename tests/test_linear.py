@@ -1,4 +1,9 @@
-"""Linear layers (mytorch/linear.py and mytorch/nn/linear.py) against PyTorch autograd."""
+"""Linear layers (mytorch/linear.py and mytorch/nn/linear.py) against PyTorch autograd.
+
+The invalid-input cases at the end check that ``nn.Linear`` and the course ``Linear``
+reject bad input, delta, constructor arguments and state_dicts with a clear error
+(table conventions in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from invalid_inputs import NAN, Case, CaseTable, add_matrix_layer_cases, assert_raises_a_clear_error
 
 from mytorch import nn
 from mytorch.linear import Linear as CourseLinear
@@ -116,3 +122,116 @@ def test_linear_keeps_shape_and_dtype(batch, in_features, out_features, bias, dt
     grad = layer.backward(np.ones_like(out))
     assert grad.shape == x.shape and grad.dtype == dtype
     assert layer.weight.grad.dtype == dtype and layer.weight.grad.shape == layer.weight.shape
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# nn.Linear and the course Linear reject every bad input, argument and state_dict with an
+# error naming the layer (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+
+def course_linear() -> CourseLinear:
+    return CourseLinear(3, 2, lambda i, o: np.full((i, o), 0.1), lambda o: np.zeros((1, o)))
+
+
+add_matrix_layer_cases(INVALID_INPUTS, "nn.Linear", lambda: nn.Linear(3, 2, rng=0), "Linear")
+add_matrix_layer_cases(INVALID_INPUTS, "course Linear", course_linear, "Linear")
+case(
+    "nn.Linear",
+    "load_state_dict of wrong shape",
+    lambda: nn.Linear(3, 2).load_state_dict({"weight": np.ones((3, 3)), "bias": np.ones(2)}),
+    ValueError,
+    r"^Linear\.load_state_dict: 'weight' has shape \(3, 3\), expected \(2, 3\)",
+)
+case(
+    "nn.Linear",
+    "load_state_dict not a dict",
+    lambda: nn.Linear(3, 2).load_state_dict(5),
+    TypeError,
+    r"^Linear\.load_state_dict: expected a dict.*got int",
+)
+
+# Constructor arguments.
+for value, error, pattern in [
+    (0, ValueError, "got 0"),
+    (-3, ValueError, "got -3"),
+    (2.5, TypeError, "got 2.5"),
+    ("3", TypeError, "got '3'"),
+    (True, TypeError, "got True"),
+]:
+    case(
+        "nn.Linear",
+        f"in_features={value!r}",
+        lambda v=value: nn.Linear(v, 2),
+        error,
+        rf"^Linear: expected in_features to be a positive int, {pattern}",
+    )
+case(
+    "nn.Linear",
+    "out_features=0",
+    lambda: nn.Linear(3, 0),
+    ValueError,
+    r"^Linear: expected out_features to be a positive int, got 0",
+)
+case(
+    "nn.Linear",
+    "dtype=int64",
+    lambda: nn.Linear(3, 2, dtype=np.int64),
+    TypeError,
+    r"^Linear: expected dtype float32 or float64, got",
+)
+case(
+    "nn.Linear",
+    "dtype=float16",
+    lambda: nn.Linear(3, 2, dtype=np.float16),
+    TypeError,
+    r"^Linear: expected dtype float32 or float64, got",
+)
+case(
+    "nn.Linear",
+    "bias not a bool",
+    lambda: nn.Linear(3, 2, bias=1),
+    TypeError,
+    r"^Linear: expected bias to be a bool, got 1",
+)
+case(
+    "nn.Linear",
+    "rng a string",
+    lambda: nn.Linear(3, 2, rng="seed"),
+    TypeError,
+    r"^Linear: expected rng to be a numpy.random.Generator, an int seed or None, got 'seed'",
+)
+case(
+    "nn.Linear",
+    "rng negative",
+    lambda: nn.Linear(3, 2, rng=-1),
+    ValueError,
+    r"^Linear: expected rng to be a non-negative int seed, got -1",
+)
+case(
+    "course Linear",
+    "weight_init_fn of wrong shape",
+    lambda: CourseLinear(3, 2, lambda i, o: np.ones((2, 2)), lambda o: np.zeros((1, o))),
+    ValueError,
+    r"^Linear: weight_init_fn returned shape \(2, 2\), expected \(3, 2\)",
+)
+case(
+    "course Linear",
+    "weight_init_fn gives NaN",
+    lambda: CourseLinear(3, 2, lambda i, o: np.full((i, o), NAN), lambda o: np.zeros((1, o))),
+    ValueError,
+    r"^Linear: weight_init_fn contains 6 NaN",
+)
+case(
+    "course Linear",
+    "weight_init_fn not callable",
+    lambda: CourseLinear(3, 2, 3, None),
+    TypeError,
+    r"^Linear: expected weight_init_fn to be a callable or None, got 3",
+)
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

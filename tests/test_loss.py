@@ -1,14 +1,31 @@
-"""Losses (mytorch/loss.py) against PyTorch autograd, in every reduction."""
+"""Losses (mytorch/loss.py) against PyTorch autograd, in every reduction.
+
+The invalid-input cases at the end check that every loss, and the course
+``SoftmaxCrossEntropy``, rejects bad outputs, targets, class weights and constructor
+arguments with a clear error (table conventions in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from invalid_inputs import (
+    INF,
+    LABELS,
+    LOGITS,
+    NAN,
+    ONE_HOT,
+    Case,
+    CaseTable,
+    assert_raises_a_clear_error,
+    with_value,
+)
 
 from mytorch import nn
 from mytorch.loss import SoftmaxCrossEntropy
@@ -214,3 +231,272 @@ def test_loss_keeps_dtype_and_gradient_shape(name, reduction, batch, dtype, seed
     assert loss.shape == expected_shape
     grad = ours.backward()
     assert grad.shape == output.shape and grad.dtype == dtype
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# Every loss, and the course SoftmaxCrossEntropy, rejects bad output, targets, class
+# weights and constructor arguments with an error naming it (conventions in
+# tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+CLASS_LOSSES: dict[str, Callable[..., nn.Module]] = {
+    "CrossEntropyLoss": nn.CrossEntropyLoss,
+    "NLLLoss": nn.NLLLoss,
+    "MultiMarginLoss": nn.MultiMarginLoss,
+}
+for name, make in CLASS_LOSSES.items():
+    call = lambda make=make, out=LOGITS, y=LABELS: make()(out, y)  # noqa: E731
+    case(
+        name,
+        "labels out of range",
+        lambda make=make: make()(LOGITS, LABELS + 1),
+        ValueError,
+        rf"^{name}: target label 3 is out of range; expected class indices in \[0, 2\]",
+    )
+    case(
+        name,
+        "negative labels",
+        lambda make=make: make()(LOGITS, LABELS - 1),
+        ValueError,
+        rf"^{name}: target label -1 is out of range",
+    )
+    case(
+        name,
+        "string labels",
+        lambda make=make: make()(LOGITS, LABELS.astype(str)),
+        TypeError,
+        rf"^{name}: expected integer class indices as target, got dtype <U",
+    )
+    case(
+        name,
+        "bool labels",
+        lambda make=make: make()(LOGITS, LABELS > 0),
+        TypeError,
+        rf"^{name}: expected integer class indices as target, got dtype bool",
+    )
+    case(
+        name,
+        "labels a list",
+        lambda make=make: make()(LOGITS, LABELS.tolist()),
+        TypeError,
+        rf"^{name}: expected target to be a numpy.ndarray, got list",
+    )
+    case(
+        name,
+        "more labels than rows",
+        lambda make=make: make()(LOGITS, np.append(LABELS, 0)),
+        ValueError,
+        rf"^{name}: target has 5 labels but the input has 4 rows",
+    )
+    case(
+        name,
+        "output of rank 1",
+        lambda make=make: make()(LOGITS[0], LABELS[:1]),
+        ValueError,
+        rf"^{name}: expected output to be 2-D, got a 1-D array",
+    )
+    case(
+        name,
+        "NaN output",
+        lambda make=make: make()(with_value(NAN), LABELS),
+        ValueError,
+        rf"^{name}: output contains 1 NaN",
+    )
+    case(
+        name,
+        "integer output",
+        lambda make=make: make()(LOGITS.astype(np.int64), LABELS),
+        TypeError,
+        rf"^{name}: expected output of a floating dtype.*int64",
+    )
+    case(
+        name,
+        "empty batch",
+        lambda make=make: make()(np.ones((0, 3)), LABELS[:0]),
+        ValueError,
+        rf"^{name}: expected a non-empty batch, got output of shape \(0, 3\)",
+    )
+    case(
+        name,
+        "backward before forward",
+        lambda make=make: make().backward(),
+        RuntimeError,
+        rf"^{name}\.backward: backward\(\) called before forward\(\)",
+    )
+    case(
+        name,
+        "unknown reduction",
+        lambda make=make: make(reduction="avg"),
+        ValueError,
+        rf"^{name}: expected reduction in \('mean', 'sum', 'none'\), got 'avg'",
+    )
+    case(
+        name,
+        "negative class weight",
+        lambda make=make: make(weight=np.array([1.0, -1.0, 1.0]))(LOGITS, LABELS),
+        ValueError,
+        rf"^{name}: expected weight to hold finite values >= 0, got",
+    )
+    case(
+        name,
+        "NaN class weight",
+        lambda make=make: make(weight=np.array([1.0, NAN, 1.0]))(LOGITS, LABELS),
+        ValueError,
+        rf"^{name}: expected weight to hold finite values >= 0, got",
+    )
+    case(
+        name,
+        "class weight of the wrong shape",
+        lambda make=make: make(weight=np.ones(4))(LOGITS, LABELS),
+        ValueError,
+        rf"^{name}: expected weight of shape \(3,\), got \(4,\)",
+    )
+case(
+    "CrossEntropyLoss",
+    "float class labels",
+    lambda: nn.CrossEntropyLoss()(LOGITS, LABELS.astype(float)),
+    TypeError,
+    r"^CrossEntropyLoss: expected integer class indices of shape \(4,\) or probabilities.*"
+    r"got a 1-D float64 target",
+)
+case(
+    "CrossEntropyLoss",
+    "one-hot rows not summing to 1",
+    lambda: nn.CrossEntropyLoss()(LOGITS, ONE_HOT * 2),
+    ValueError,
+    r"^CrossEntropyLoss: expected each row of target to be a probability vector.*sums to 2",
+)
+case(
+    "CrossEntropyLoss",
+    "negative probabilities",
+    lambda: nn.CrossEntropyLoss()(LOGITS, ONE_HOT * 2 - 0.5 * (ONE_HOT > 0) - 0.5),
+    ValueError,
+    r"^CrossEntropyLoss: expected each row of target to be a probability vector",
+)
+case(
+    "CrossEntropyLoss",
+    "one-hot of the wrong width",
+    lambda: nn.CrossEntropyLoss()(LOGITS, np.eye(4)[LABELS]),
+    ValueError,
+    r"^CrossEntropyLoss: expected target of shape \(4, 3\), got \(4, 4\)",
+)
+case(
+    "CrossEntropyLoss",
+    "float32 one-hot for float64 output",
+    lambda: nn.CrossEntropyLoss()(LOGITS, ONE_HOT.astype(np.float32)),
+    TypeError,
+    r"^CrossEntropyLoss: expected target of dtype float64 like the input, got float32",
+)
+case(
+    "MultiMarginLoss",
+    "p=3",
+    lambda: nn.MultiMarginLoss(p=3),
+    ValueError,
+    r"^MultiMarginLoss: expected p to be 1 or 2, got 3",
+)
+case(
+    "MultiMarginLoss",
+    "margin=NaN",
+    lambda: nn.MultiMarginLoss(margin=NAN),
+    ValueError,
+    r"^MultiMarginLoss: expected margin to be finite, got nan",
+)
+case(
+    "SoftmaxCrossEntropy",
+    "one-hot rows not summing to 1",
+    lambda: SoftmaxCrossEntropy()(LOGITS, ONE_HOT * 0.5),
+    ValueError,
+    r"^SoftmaxCrossEntropy: expected each row of target to be a probability vector.*0.5",
+)
+case(
+    "SoftmaxCrossEntropy",
+    "labels of the wrong length",
+    lambda: SoftmaxCrossEntropy()(LOGITS, ONE_HOT[:3]),
+    ValueError,
+    r"^SoftmaxCrossEntropy: expected target of shape \(4, 3\), got \(3, 3\)",
+)
+case(
+    "SoftmaxCrossEntropy",
+    "derivative before forward",
+    lambda: SoftmaxCrossEntropy().derivative(),
+    RuntimeError,
+    r"^SoftmaxCrossEntropy\.backward: backward\(\) called before forward\(\)",
+)
+TARGET = np.full((4, 3), 0.5)
+for name, make in [("MSELoss", nn.MSELoss), ("BCEWithLogitsLoss", nn.BCEWithLogitsLoss)]:
+    case(
+        name,
+        "target of another shape",
+        lambda make=make: make()(LOGITS, np.ones((4, 2))),
+        ValueError,
+        rf"^{name}: expected target of shape \(4, 3\).*got \(4, 2\)",
+    )
+    case(
+        name,
+        "float32 target for float64 output",
+        lambda make=make: make()(LOGITS, TARGET.astype(np.float32)),
+        TypeError,
+        rf"^{name}: expected target of dtype float64.*got float32",
+    )
+    case(
+        name,
+        "NaN target",
+        lambda make=make: make()(LOGITS, with_value(NAN)),
+        ValueError,
+        rf"^{name}: target contains 1 NaN",
+    )
+    case(
+        name,
+        "integer target",
+        lambda make=make: make()(LOGITS, np.ones((4, 3), int)),
+        TypeError,
+        rf"^{name}: expected target of a floating dtype.*int64",
+    )
+    case(
+        name,
+        "inf output",
+        lambda make=make: make()(with_value(INF), TARGET),
+        ValueError,
+        rf"^{name}: output contains 0 NaN and 1 inf",
+    )
+    case(
+        name,
+        "empty batch",
+        lambda make=make: make()(np.ones((0, 3)), np.ones((0, 3))),
+        ValueError,
+        rf"^{name}: expected a non-empty batch",
+    )
+    case(
+        name,
+        "backward before forward",
+        lambda make=make: make().backward(),
+        RuntimeError,
+        rf"^{name}\.backward: backward\(\) called before forward\(\)",
+    )
+case(
+    "BCEWithLogitsLoss",
+    "target outside [0, 1]",
+    lambda: nn.BCEWithLogitsLoss()(LOGITS, np.full((4, 3), 2.0)),
+    ValueError,
+    r"^BCEWithLogitsLoss: expected target values in \[0, 1\], got values in \[2.0, 2.0\]",
+)
+case(
+    "BCEWithLogitsLoss",
+    "negative pos_weight",
+    lambda: nn.BCEWithLogitsLoss(pos_weight=np.array(-1.0)),
+    ValueError,
+    r"^BCEWithLogitsLoss: expected pos_weight to hold finite values >= 0, got",
+)
+case(
+    "BCEWithLogitsLoss",
+    "NaN weight",
+    lambda: nn.BCEWithLogitsLoss(weight=np.array([1.0, NAN, 1.0])),
+    ValueError,
+    r"^BCEWithLogitsLoss: expected weight to hold finite values >= 0, got",
+)
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

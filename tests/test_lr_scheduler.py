@@ -1,6 +1,10 @@
 """Tests for mytorch/optim/lr_scheduler.py: every scheduler against
 torch.optim.lr_scheduler over 25 epochs, resuming from a JSON round trip, and the checks
-on its arguments."""
+on its arguments.
+
+The invalid-input cases at the end check that every scheduler rejects bad arguments,
+optimisers and metrics with a clear error (table conventions in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import json_npz_round_trip
+from invalid_inputs import NAN, Case, CaseTable, assert_raises_a_clear_error, params, sgd
 
 from mytorch import nn, optim
 from mytorch.nn.parameter import Parameter
@@ -391,3 +396,176 @@ def test_reduce_lr_on_plateau_step_needs_a_number():
     scheduler = lr_scheduler.ReduceLROnPlateau(optim.SGD([Parameter(np.zeros(1))]))
     with pytest.raises(TypeError, match="^ReduceLROnPlateau.step: expected the metric"):
         scheduler.step("low")
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# Every scheduler rejects bad arguments, optimisers and metrics with an error naming it
+# (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+S = lr_scheduler
+for name, make, error, pattern in [
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=0),
+        ValueError,
+        "expected step_size to be a positive int, got 0",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=1.5),
+        TypeError,
+        "expected step_size to be a positive int, got 1.5",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=2, gamma=-0.5),
+        ValueError,
+        r"expected gamma in \[0.0, inf\], got -0.5",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=2, gamma=NAN),
+        ValueError,
+        "expected gamma to be finite, got nan",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(params(), step_size=2),
+        TypeError,
+        "expected a mytorch.optim Optimizer, got list",
+    ),
+    (
+        "StepLR",
+        lambda: S.StepLR(sgd(), step_size=2, last_epoch=-2),
+        ValueError,
+        "expected last_epoch to be an int >= -1, got -2",
+    ),
+    (
+        "ExponentialLR",
+        lambda: S.ExponentialLR(sgd(), gamma=NAN),
+        ValueError,
+        "expected gamma to be finite, got nan",
+    ),
+    (
+        "ExponentialLR",
+        lambda: S.ExponentialLR(sgd(), gamma=-1),
+        ValueError,
+        r"expected gamma in \[0.0, inf\], got -1.0",
+    ),
+    (
+        "CosineAnnealingLR",
+        lambda: S.CosineAnnealingLR(sgd(), T_max=0),
+        ValueError,
+        "expected T_max to be a positive int, got 0",
+    ),
+    (
+        "CosineAnnealingLR",
+        lambda: S.CosineAnnealingLR(sgd(), T_max=5, eta_min=-1e-3),
+        ValueError,
+        r"expected eta_min in \[0.0, inf\], got -0.001",
+    ),
+    (
+        "LinearLR",
+        lambda: S.LinearLR(sgd(), start_factor=0),
+        ValueError,
+        r"expected start_factor in \(0.0, 1.0\], got 0.0",
+    ),
+    (
+        "LinearLR",
+        lambda: S.LinearLR(sgd(), end_factor=1.5),
+        ValueError,
+        r"expected end_factor in \[0.0, 1.0\], got 1.5",
+    ),
+    (
+        "LinearLR",
+        lambda: S.LinearLR(sgd(), total_iters=0),
+        ValueError,
+        "expected total_iters to be a positive int, got 0",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), factor=1.0),
+        ValueError,
+        r"expected factor in \[0.0, 1.0\), got 1.0",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), factor=NAN),
+        ValueError,
+        "expected factor to be finite, got nan",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), mode="lowest"),
+        ValueError,
+        "expected mode 'min' or 'max', got 'lowest'",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), patience=-1),
+        ValueError,
+        "expected patience to be a non-negative int, got -1",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), min_lr=-1),
+        ValueError,
+        r"expected min_lr in \[0.0, inf\], got -1.0",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd(), min_lr=[0, 0]),
+        ValueError,
+        r"expected 1 min_lr values \(one per group\), got 2",
+    ),
+    (
+        "ReduceLROnPlateau",
+        lambda: S.ReduceLROnPlateau(sgd()).step("low"),
+        TypeError,
+        "expected the metric as a number, got 'low'",
+    ),
+    (
+        "InverseTimeLR",
+        lambda: S.InverseTimeLR(sgd(), decay=0),
+        ValueError,
+        r"expected decay in \(0.0, inf\], got 0.0",
+    ),
+    (
+        "InverseTimeLR",
+        lambda: S.InverseTimeLR(sgd(), decay=NAN),
+        ValueError,
+        "expected decay to be finite, got nan",
+    ),
+    (
+        "LambdaLR",
+        lambda: S.LambdaLR(sgd(), 0.5),
+        TypeError,
+        "expected lr_lambda to be callable, got 0.5",
+    ),
+    (
+        "LambdaLR",
+        lambda: S.LambdaLR(sgd(), [lambda e: 1.0] * 2),
+        ValueError,
+        r"expected 1 lr_lambdas \(one per parameter group\), got 2",
+    ),
+    (
+        "LambdaLR",
+        lambda: S.LambdaLR(sgd(), lambda e: NAN),
+        ValueError,
+        r"the new learning rate of param_groups\[0\] must be finite and >= 0, got nan",
+    ),
+    (
+        "LambdaLR",
+        lambda: S.LambdaLR(sgd(), lambda e: -1.0),
+        ValueError,
+        r"the new learning rate of param_groups\[0\] must be finite and >= 0, got -0.1",
+    ),
+]:
+    case(name, pattern.replace("\\", ""), make, error, rf"^{name}(\.step)?: {pattern}")
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

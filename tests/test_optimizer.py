@@ -1,14 +1,21 @@
 """Tests for mytorch/optim: every optimiser against torch.optim, the notes' formulas by
-hand, state_dict round trips through JSON + npz, dtypes, and hyper-parameter checks."""
+hand, state_dict round trips through JSON + npz, dtypes, and hyper-parameter checks.
+
+The invalid-input cases at the end check that every optimiser rejects bad
+hyper-parameters, parameter lists and gradients with a clear error (table conventions
+in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 from conftest import json_npz_round_trip
+from invalid_inputs import INF, NAN, Case, CaseTable, assert_raises_a_clear_error, params
 
 from mytorch import nn, optim
 from mytorch.nn.parameter import Parameter
@@ -582,3 +589,208 @@ def test_gradient_of_the_wrong_shape_raises():
     w.grad = np.zeros((3, 2))
     with pytest.raises(ValueError, match=r"^Adam\.step: gradient of shape \(3, 2\)"):
         optim.Adam([w]).step()
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# Every optimiser rejects bad hyper-parameters, parameter lists and gradients with an
+# error naming it (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+OPTIMIZERS: dict[str, Callable[..., optim.Optimizer]] = {
+    "SGD": optim.SGD,
+    "Adam": optim.Adam,
+    "AdamW": optim.AdamW,
+    "RMSprop": optim.RMSprop,
+    "Adagrad": optim.Adagrad,
+    "Adadelta": optim.Adadelta,
+    "NotesAdam": optim.NotesAdam,
+    "NotesAdadelta": optim.NotesAdadelta,
+}
+for name, cls in OPTIMIZERS.items():
+    for key, value, error, pattern in [
+        ("lr", -0.1, ValueError, r"expected lr in \[0.0, inf\], got -0.1"),
+        ("lr", NAN, ValueError, "expected lr to be finite, got nan"),
+        ("lr", INF, ValueError, "expected lr to be finite, got inf"),
+        ("lr", "0.1", TypeError, "expected lr to be a number, got '0.1'"),
+        ("lr", None, TypeError, "expected lr to be a number, got None"),
+        ("weight_decay", -1e-4, ValueError, r"expected weight_decay in \[0.0, inf\], got -0.0001"),
+        ("weight_decay", NAN, ValueError, "expected weight_decay to be finite, got nan"),
+    ]:
+        case(
+            name,
+            f"{key}={value!r}",
+            lambda cls=cls, k=key, v=value: cls(params(), **{k: v}),
+            error,
+            rf"^{name}: {pattern}",
+        )
+    if name != "SGD":
+        case(
+            name,
+            "eps=-1",
+            lambda cls=cls: cls(params(), eps=-1.0),
+            ValueError,
+            rf"^{name}: expected eps in \[0.0, inf\], got -1.0",
+        )
+    case(
+        name,
+        "empty parameter list",
+        lambda cls=cls: cls([], lr=0.1),
+        ValueError,
+        rf"^{name}: got an empty parameter list",
+    )
+    case(
+        name,
+        "empty generator",
+        lambda cls=cls: cls(iter(()), lr=0.1),
+        ValueError,
+        rf"^{name}: got an empty parameter list",
+    )
+    case(
+        name,
+        "arrays instead of Parameters",
+        lambda cls=cls: cls([np.ones(3)], lr=0.1),
+        TypeError,
+        rf"^{name}\.add_param_group: expected Parameters in 'params', got ndarray",
+    )
+    case(
+        name,
+        "a single Parameter",
+        lambda cls=cls: cls(params()[0], lr=0.1),
+        TypeError,
+        rf"^{name}: expected params to be an iterable of Parameters.*got a single Parameter",
+    )
+    case(
+        name,
+        "a model instead of its parameters",
+        lambda cls=cls: cls(nn.Linear(3, 2), lr=0.1),
+        TypeError,
+        rf"^{name}: expected params to be an iterable of Parameters.*got Linear; "
+        r"pass model\.parameters\(\)",
+    )
+    case(
+        name,
+        "None",
+        lambda cls=cls: cls(None, lr=0.1),
+        TypeError,
+        rf"^{name}: expected params to be an iterable of Parameters.*got NoneType",
+    )
+    case(
+        name,
+        "a set",
+        lambda cls=cls: cls(set(params()), lr=0.1),
+        TypeError,
+        rf"^{name}: expected params to be an ordered iterable.*got a set",
+    )
+
+
+def step_with_wrong_grad() -> None:
+    weight = Parameter(np.ones((2, 3)))
+    weight.grad = np.ones((3, 2))
+    optim.SGD([weight], lr=0.1).step()
+
+
+case(
+    "SGD",
+    "gradient of the wrong shape",
+    step_with_wrong_grad,
+    ValueError,
+    r"^SGD\.step: gradient of shape \(3, 2\) does not match its parameter of shape \(2, 3\)",
+)
+case(
+    "SGD",
+    "momentum=-0.9",
+    lambda: optim.SGD(params(), momentum=-0.9),
+    ValueError,
+    r"^SGD: expected momentum in \[0.0, inf\], got -0.9",
+)
+case(
+    "SGD",
+    "momentum=NaN",
+    lambda: optim.SGD(params(), momentum=NAN),
+    ValueError,
+    r"^SGD: expected momentum to be finite, got nan",
+)
+case(
+    "SGD",
+    "nesterov without momentum",
+    lambda: optim.SGD(params(), nesterov=True),
+    ValueError,
+    r"^SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum=0",
+)
+case(
+    "SGD",
+    "nesterov not a bool",
+    lambda: optim.SGD(params(), nesterov="yes"),
+    TypeError,
+    r"^SGD: expected nesterov to be True or False, got 'yes'",
+)
+for name in ("Adam", "AdamW", "NotesAdam"):
+    for betas, error, pattern in [
+        ((0.9, 1.0), ValueError, r"expected betas\[1\] in \[0.0, 1.0\), got 1.0"),
+        ((-0.1, 0.999), ValueError, r"expected betas\[0\] in \[0.0, 1.0\), got -0.1"),
+        ((NAN, 0.999), ValueError, r"expected betas\[0\] to be finite, got nan"),
+        (0.9, TypeError, r"expected betas to be a pair \(beta1, beta2\), got 0.9"),
+        ((0.9, 0.99, 0.999), ValueError, r"expected betas to be a pair"),
+    ]:
+        case(
+            name,
+            f"betas={betas!r}",
+            lambda n=name, b=betas: OPTIMIZERS[n](params(), betas=b),
+            error,
+            rf"^{name}: {pattern}",
+        )
+case(
+    "RMSprop",
+    "alpha=1.5",
+    lambda: optim.RMSprop(params(), alpha=1.5),
+    ValueError,
+    r"^RMSprop: expected alpha in \[0.0, 1.0\], got 1.5",
+)
+case(
+    "RMSprop",
+    "momentum=-1",
+    lambda: optim.RMSprop(params(), momentum=-1),
+    ValueError,
+    r"^RMSprop: expected momentum in \[0.0, inf\], got -1.0",
+)
+case(
+    "Adagrad",
+    "lr_decay=-1",
+    lambda: optim.Adagrad(params(), lr_decay=-1),
+    ValueError,
+    r"^Adagrad: expected lr_decay in \[0.0, inf\], got -1.0",
+)
+case(
+    "Adagrad",
+    "initial_accumulator_value=NaN",
+    lambda: optim.Adagrad(params(), initial_accumulator_value=NAN),
+    ValueError,
+    r"^Adagrad: expected initial_accumulator_value to be finite, got nan",
+)
+case(
+    "Adadelta",
+    "rho=1.5",
+    lambda: optim.Adadelta(params(), rho=1.5),
+    ValueError,
+    r"^Adadelta: expected rho in \[0.0, 1.0\], got 1.5",
+)
+case(
+    "NotesAdadelta",
+    "gamma=1",
+    lambda: optim.NotesAdadelta(params(), gamma=1.0),
+    ValueError,
+    r"^NotesAdadelta: expected gamma in \[0.0, 1.0\), got 1.0",
+)
+case(
+    "SGD",
+    "add_param_group with a bad lr",
+    lambda: optim.SGD(params(), lr=0.1).add_param_group({"params": params(), "lr": -1}),
+    ValueError,
+    r"^SGD\.add_param_group: expected lr in \[0.0, inf\], got -1.0",
+)
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

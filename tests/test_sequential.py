@@ -1,10 +1,16 @@
-"""Sequential (mytorch/sequential.py): chains of every layer kind, trained against PyTorch."""
+"""Sequential (mytorch/sequential.py): chains of every layer kind, trained against PyTorch.
+
+The invalid-input cases at the end check that ``nn.Sequential`` lets its first layer
+reject bad input with a clear error and refuses a child that is not a Module (table
+conventions in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from invalid_inputs import Case, CaseTable, add_matrix_layer_cases, assert_raises_a_clear_error
 
 from mytorch import nn, optim
 
@@ -208,3 +214,37 @@ def test_an_activation_without_an_in_place_form_refuses_inplace():
         nn.Step(inplace=True)
     with pytest.raises(TypeError, match=r"^ReLU: expected inplace to be a bool, got 'yes'"):
         nn.ReLU(inplace="yes")
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# nn.Sequential passes bad input on to its first layer, whose error names it, and refuses
+# a child that is not a Module (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+add_matrix_layer_cases(
+    INVALID_INPUTS,
+    "nn.Sequential",
+    lambda: nn.Sequential(nn.Linear(3, 4, rng=0), nn.ReLU(), nn.Linear(4, 2, rng=1)),
+    "Linear",
+    backward=False,
+)
+case(
+    "nn.Sequential",
+    "backward before forward",
+    lambda: nn.Sequential(nn.Linear(3, 2, rng=0)).backward(np.ones((4, 2))),
+    RuntimeError,
+    r"^Linear\.backward: backward\(\) called before forward\(\)",
+)
+case(
+    "nn.Sequential",
+    "not a Module",
+    lambda: nn.Sequential(nn.Linear(3, 2), "relu"),
+    TypeError,
+    r"^Sequential: expected a Module, got str",
+)
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

@@ -1,5 +1,10 @@
 """Tests for ``mytorch/trainer.py``: the training loop, its history, callbacks and guards,
-and the course's ``get_training_stats`` built on it."""
+and the course's ``get_training_stats`` built on it.
+
+The invalid-input cases at the end check that ``Trainer``, ``Trainer.fit`` and
+``Trainer.evaluate`` reject bad data, labels and settings with a clear error from the
+part that finds the problem (table conventions in tests/invalid_inputs.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,17 @@ import pathlib
 
 import numpy as np
 import pytest
+from invalid_inputs import (
+    BAD_MATRICES,
+    INF,
+    NAN,
+    X10,
+    Y10,
+    Case,
+    CaseTable,
+    assert_raises_a_clear_error,
+    sgd,
+)
 
 from mytorch import nn, optim
 from mytorch.trainer import Callback, EarlyStopping, History, Trainer, TrainingDivergedError
@@ -400,3 +416,244 @@ def test_get_training_stats_shuffles_with_np_random_every_epoch(monkeypatch):
     monkeypatch.setattr(np.random, "permutation", counting_permutation)
     _course_stats(11785, nepochs=2)
     assert calls == [90, 90]
+
+
+# ----------------------------------------------------------------------- invalid inputs
+# Trainer, Trainer.fit and Trainer.evaluate reject bad data, labels, settings and parts;
+# the error names the part that found the problem: the layer, the loss, the DataLoader or
+# the Trainer (conventions in tests/invalid_inputs.py).
+INVALID_INPUTS = CaseTable()
+case = INVALID_INPUTS.case
+
+
+def trainer(**options) -> Trainer:
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.ReLU(), nn.Linear(4, 2, rng=1))
+    return Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), **options)
+
+
+def fit(X=X10, y=Y10, **kwargs):
+    kwargs.setdefault("epochs", 1)
+    return trainer(rng=0).fit(X, y, **kwargs)
+
+
+def rows10(x: np.ndarray) -> np.ndarray:
+    """The bad matrix ``x`` stretched to the 10 samples of ``Y10``."""
+    return np.resize(x, (10, *x.shape[1:]))
+
+
+for bad in (
+    "rank 1",
+    "rank 3",
+    "feature count",
+    "object dtype",
+    "string dtype",
+    "complex dtype",
+    "integer dtype",
+    "bool dtype",
+    "float32 into float64",
+):
+    x, error, pattern = BAD_MATRICES[bad]
+    X_bad = rows10(x)
+    case("Trainer.fit", f"X: {bad}", lambda X_bad=X_bad: fit(X_bad), error, rf"^Linear: {pattern}")
+X_NAN, X_INF = X10.copy(), X10.copy()
+X_NAN[3, 1], X_INF[7, 0] = NAN, INF
+case(
+    "Trainer.fit",
+    "X: NaN",
+    lambda: fit(X_NAN),
+    ValueError,
+    r"^Linear: input contains 1 NaN and 0 inf",
+)
+case(
+    "Trainer.fit",
+    "X: inf",
+    lambda: fit(X_INF),
+    ValueError,
+    r"^Linear: input contains 0 NaN and 1 inf",
+)
+for name, call, error, pattern in [
+    (
+        "X a list",
+        lambda: fit(X10.tolist()),
+        TypeError,
+        "^DataLoader: expected X to be a numpy.ndarray, got list",
+    ),
+    (
+        "empty data",
+        lambda: fit(X10[:0], Y10[:0]),
+        ValueError,
+        r"^DataLoader: expected at least one sample, got X of shape \(0, 3\)",
+    ),
+    (
+        "X and y of different lengths",
+        lambda: fit(X10, Y10[:4]),
+        ValueError,
+        "^DataLoader: X and y must have the same number of samples",
+    ),
+    (
+        "float labels",
+        lambda: fit(y=Y10.astype(float)),
+        TypeError,
+        r"^CrossEntropyLoss: expected integer class indices of shape \(\d+,\)",
+    ),
+    (
+        "labels out of range",
+        lambda: fit(y=Y10 + 5),
+        ValueError,
+        r"^CrossEntropyLoss: target label \d is out of range; expected class indices in \[0, 1\]",
+    ),
+    (
+        "negative labels",
+        lambda: fit(y=Y10 - 1),
+        ValueError,
+        "^CrossEntropyLoss: target label -1 is out of range",
+    ),
+    (
+        "string labels",
+        lambda: fit(y=Y10.astype(str)),
+        TypeError,
+        "^CrossEntropyLoss: expected integer class indices as target, got dtype <U",
+    ),
+    (
+        "one-hot rows not summing to 1",
+        lambda: fit(y=np.ones((10, 2))),
+        ValueError,
+        "^CrossEntropyLoss: expected each row of target to be a probability vector",
+    ),
+    (
+        "2-D integer labels",
+        lambda: fit(y=np.ones((10, 2), dtype=int)),
+        ValueError,
+        r"^CrossEntropyLoss: expected target of shape \(\d+,\), got \(\d+, 2\)",
+    ),
+    (
+        "epochs=0",
+        lambda: fit(epochs=0),
+        ValueError,
+        "^Trainer.fit: expected epochs to be a positive int, got 0",
+    ),
+    (
+        "epochs=-1",
+        lambda: fit(epochs=-1),
+        ValueError,
+        "^Trainer.fit: expected epochs to be a positive int, got -1",
+    ),
+    (
+        "epochs=NaN",
+        lambda: fit(epochs=NAN),
+        TypeError,
+        "^Trainer.fit: expected epochs to be a positive int, got nan",
+    ),
+    (
+        "epochs=2.5",
+        lambda: fit(epochs=2.5),
+        TypeError,
+        "^Trainer.fit: expected epochs to be a positive int, got 2.5",
+    ),
+    (
+        "batch_size=0",
+        lambda: fit(batch_size=0),
+        ValueError,
+        "^DataLoader: expected batch_size to be a positive int, got 0",
+    ),
+    (
+        "batch_size=-4",
+        lambda: fit(batch_size=-4),
+        ValueError,
+        "^DataLoader: expected batch_size to be a positive int, got -4",
+    ),
+    (
+        "val_data not a pair",
+        lambda: fit(val_data=X10),
+        TypeError,
+        r"^Trainer.fit: expected val_data to be a pair \(X_val, y_val\), got array",
+    ),
+    (
+        "val_data of different lengths",
+        lambda: fit(val_data=(X10, Y10[:3])),
+        ValueError,
+        "^DataLoader: X and y must have the same number of samples",
+    ),
+    (
+        "val labels out of range",
+        lambda: fit(val_data=(X10, Y10 + 2)),
+        ValueError,
+        "^CrossEntropyLoss: target label 3 is out of range",
+    ),
+    (
+        "no optimizer",
+        lambda: Trainer(nn.Linear(3, 2), nn.CrossEntropyLoss()).fit(X10, Y10, epochs=1),
+        TypeError,
+        r"^Trainer: no optimizer was given; pass one, e.g. optim.SGD\(model.parameters\(\)",
+    ),
+]:
+    case("Trainer.fit", name, call, error, pattern)
+for name, call, error, pattern in [
+    (
+        "input_noise=-1",
+        lambda: trainer(input_noise=-1),
+        ValueError,
+        r"expected input_noise in \[0, inf\], got -1.0",
+    ),
+    (
+        "input_noise=NaN",
+        lambda: trainer(input_noise=NAN),
+        ValueError,
+        "expected input_noise to be finite, got nan",
+    ),
+    (
+        "max_grad_norm=0",
+        lambda: trainer(max_grad_norm=0),
+        ValueError,
+        r"expected max_grad_norm in \(0, inf\], got 0.0",
+    ),
+    (
+        "max_grad_norm=-1",
+        lambda: trainer(max_grad_norm=-1),
+        ValueError,
+        r"expected max_grad_norm in \(0, inf\], got -1.0",
+    ),
+    (
+        "max_grad_norm=NaN",
+        lambda: trainer(max_grad_norm=NAN),
+        ValueError,
+        "expected max_grad_norm to be finite, got nan",
+    ),
+    (
+        "rng a string",
+        lambda: trainer(rng="seed"),
+        TypeError,
+        "expected rng to be a numpy.random.Generator, an int seed or None, got 'seed'",
+    ),
+    (
+        "criterion a string",
+        lambda: Trainer(nn.Linear(3, 2), "cross-entropy"),
+        TypeError,
+        "expected criterion to be a loss such as nn.CrossEntropyLoss.*got 'cross-entropy'",
+    ),
+    (
+        "optimizer not an optimizer",
+        lambda: Trainer(nn.Linear(3, 2), nn.CrossEntropyLoss(), "sgd"),
+        TypeError,
+        r"expected optimizer to have step\(\) and zero_grad\(\).*got 'sgd'",
+    ),
+    (
+        "model not callable",
+        lambda: Trainer("mlp", nn.CrossEntropyLoss(), sgd()),
+        TypeError,
+        r"expected model to be a Module.*got 'mlp'",
+    ),
+]:
+    case("Trainer", name, call, error, rf"^Trainer: {pattern}")
+case(
+    "Trainer.evaluate",
+    "batch_size=0",
+    lambda: trainer().evaluate(X10, Y10, batch_size=0),
+    ValueError,
+    "^DataLoader: expected batch_size to be a positive int, got 0",
+)
+
+
+@pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
+def test_invalid_input_raises_a_clear_error(item: Case):
+    assert_raises_a_clear_error(item)

@@ -2,18 +2,29 @@
 
 Each message must name the layer, what it expected and what it got, so every case checks
 the exception type and the message.
+
+The per-module invalid-input tables (see tests/invalid_inputs.py) are counted here, all
+together: ``test_case_count`` prints how many cases run and fails if they shrink below
+150. ``test_the_library_never_uses_assert`` keeps ``assert`` out of mytorch/ and hw1/,
+since it vanishes under ``python -O``.
 """
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
+from invalid_inputs import TABLE_MODULES, all_tables, cli_case_count, modules_defining_a_table
 
 from mytorch import nn
 from mytorch.activation import Identity, Sigmoid
 from mytorch.batchnorm import BatchNorm
 from mytorch.linear import Linear as CourseLinear
 from mytorch.loss import SoftmaxCrossEntropy
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _x(n=5, features=4, dtype=np.float64):
@@ -282,3 +293,38 @@ CONSTRUCTOR_CASES = [
 def test_bad_constructor_argument_raises_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ----------------------------------------------------------------------- the invalid-input tables
+def test_case_count():
+    """The invalid-input tables of all modules together cover 150+ invalid inputs (the
+    number is printed with ``-s``)."""
+    assert modules_defining_a_table() == set(TABLE_MODULES), (
+        "a test module defines INVALID_INPUTS but is not in invalid_inputs.TABLE_MODULES "
+        "(or the reverse)"
+    )
+    cases = [c for table in all_tables().values() for c in table]
+    cli_cases = cli_case_count()
+    total = len(cases) + cli_cases
+    entries = sorted({c.entry for c in cases})
+    print(
+        f"\n{len(cases)} library cases over {len(entries)} entry points "
+        f"+ {cli_cases} command-line cases = {total} invalid-input cases"
+    )
+    assert len({c.id for c in cases}) == len(cases), "duplicate case ids"
+    assert total >= 150
+
+
+# ----------------------------------------------------------------------- no assert for users
+def test_the_library_never_uses_assert():
+    """``assert`` vanishes under ``python -O``, so it must never guard a user's input."""
+    offenders = []
+    for folder in ("mytorch", "hw1"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            offenders += [
+                f"{path.relative_to(ROOT)}:{node.lineno}"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Assert)
+            ]
+    assert not offenders, f"assert statements in the library: {offenders}"
