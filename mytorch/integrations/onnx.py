@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,11 +37,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from mytorch.nn import activation as act
+from mytorch.nn import registry
 from mytorch.nn.batchnorm import BatchNorm1d as BatchNorm
-from mytorch.nn.dropout import Dropout
 from mytorch.nn.linear import Linear
 from mytorch.nn.module import Module
-from mytorch.nn.sequential import Sequential
 from mytorch.serialization import atomic_write
 from mytorch.version import __version__
 
@@ -205,70 +205,94 @@ def _softmax_axis(module: act.Activation, shape: list[Any]) -> int:
     return act._softmax_dim(len(shape), module.dim, f"export: {type(module).__name__}")
 
 
-def _activation(
-    graph: _Graph, module: act.Activation, x: str, shape: list[Any], prefix: str
+def _simple(op_type: str) -> Callable[..., str]:
+    """An exporter for an activation that is one ONNX operator without attributes."""
+
+    def export(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str) -> str:
+        return graph.op(op_type, [x], f"{prefix}{op_type.lower()}")
+
+    return export
+
+
+def _step(graph: _Graph, module: act.Step, x: str, shape: list[Any], prefix: str) -> str:
+    return graph.op("Cast", [_positive(graph, x, prefix)], f"{prefix}step", to=graph.element_type)
+
+
+def _leaky_relu(graph: _Graph, module: act.LeakyReLU, x: str, shape: list[Any], prefix: str) -> str:
+    if graph.dtype == np.float32:
+        return graph.op("LeakyRelu", [x], f"{prefix}leaky_relu", alpha=float(module.negative_slope))
+    # LeakyRelu's alpha is a float32 attribute: spell it out to keep a float64 slope.
+    negative = graph.op(
+        "Mul", [x, graph.constant(f"{prefix}slope", module.negative_slope)], f"{prefix}negative"
+    )
+    return graph.op("Where", [_positive(graph, x, prefix), x, negative], f"{prefix}leaky_relu")
+
+
+def _elu(graph: _Graph, module: act.ELU, x: str, shape: list[Any], prefix: str) -> str:
+    if graph.dtype == np.float32:
+        return graph.op("Elu", [x], f"{prefix}elu", alpha=float(module.alpha))
+    # onnxruntime has no float64 Elu kernel (and alpha is a float32 attribute).
+    zero = graph.constant(f"{prefix}zero", 0.0)
+    exp = graph.op("Exp", [graph.op("Min", [x, zero], f"{prefix}min")], f"{prefix}exp")
+    expm1 = graph.op("Sub", [exp, graph.constant(f"{prefix}one", 1.0)], f"{prefix}expm1")
+    negative = graph.op(
+        "Mul", [expm1, graph.constant(f"{prefix}alpha", module.alpha)], f"{prefix}negative"
+    )
+    return graph.op("Where", [_positive(graph, x, prefix), x, negative], f"{prefix}elu")
+
+
+def _softmax(graph: _Graph, module: act.Softmax, x: str, shape: list[Any], prefix: str) -> str:
+    return graph.op("Softmax", [x], f"{prefix}softmax", axis=_softmax_axis(module, shape))
+
+
+def _log_softmax(
+    graph: _Graph, module: act.LogSoftmax, x: str, shape: list[Any], prefix: str
 ) -> str:
-    kind = type(module)
-    simple = {act.Identity: "Identity", act.Sigmoid: "Sigmoid", act.Tanh: "Tanh", act.ReLU: "Relu"}
-    for cls, op_type in simple.items():
-        if issubclass(kind, cls):
-            return graph.op(op_type, [x], f"{prefix}{op_type.lower()}")
-    if issubclass(kind, act.Step):
-        return graph.op(
-            "Cast", [_positive(graph, x, prefix)], f"{prefix}step", to=graph.element_type
-        )
-    if issubclass(kind, act.LeakyReLU):
-        if graph.dtype == np.float32:
-            return graph.op(
-                "LeakyRelu", [x], f"{prefix}leaky_relu", alpha=float(module.negative_slope)
-            )
-        # LeakyRelu's alpha is a float32 attribute: spell it out to keep a float64 slope.
-        negative = graph.op(
-            "Mul", [x, graph.constant(f"{prefix}slope", module.negative_slope)], f"{prefix}negative"
-        )
-        return graph.op("Where", [_positive(graph, x, prefix), x, negative], f"{prefix}leaky_relu")
-    if issubclass(kind, act.ELU):
-        if graph.dtype == np.float32:
-            return graph.op("Elu", [x], f"{prefix}elu", alpha=float(module.alpha))
-        # onnxruntime has no float64 Elu kernel (and alpha is a float32 attribute).
-        zero = graph.constant(f"{prefix}zero", 0.0)
-        exp = graph.op("Exp", [graph.op("Min", [x, zero], f"{prefix}min")], f"{prefix}exp")
-        expm1 = graph.op("Sub", [exp, graph.constant(f"{prefix}one", 1.0)], f"{prefix}expm1")
-        negative = graph.op(
-            "Mul", [expm1, graph.constant(f"{prefix}alpha", module.alpha)], f"{prefix}negative"
-        )
-        return graph.op("Where", [_positive(graph, x, prefix), x, negative], f"{prefix}elu")
-    if issubclass(kind, act.GELU):
-        return _gelu(graph, module, x, prefix)
-    if issubclass(kind, act.Softplus):
-        return _softplus(graph, module, x, prefix)
-    if issubclass(kind, act.Softmax):
-        return graph.op("Softmax", [x], f"{prefix}softmax", axis=_softmax_axis(module, shape))
-    if issubclass(kind, act.LogSoftmax):
-        return graph.op(
-            "LogSoftmax", [x], f"{prefix}log_softmax", axis=_softmax_axis(module, shape)
-        )
-    raise TypeError(f"export: no ONNX form for the activation {kind.__name__}")
+    return graph.op("LogSoftmax", [x], f"{prefix}log_softmax", axis=_softmax_axis(module, shape))
+
+
+def _dropout(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str) -> str:
+    return graph.op("Identity", [x], f"{prefix}dropout")  # identity in eval mode
+
+
+def _sequential(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str) -> str:
+    for index, (_, child) in enumerate(module.forward_chain()):
+        x = _module(graph, child, x, shape, f"{prefix}{index}.")
+    return x
+
+
+#: How each module type of ``mytorch.nn.registry`` becomes ONNX operators (evaluation
+#: mode): ``exporter(graph, module, x, shape, prefix) -> name of the output``. The
+#: course's layers export as the core class they extend.
+_EXPORTERS: dict[str, Callable[..., str]] = {
+    "Sequential": _sequential,
+    "Linear": _linear,
+    "BatchNorm1d": _batchnorm,
+    "Dropout": _dropout,
+    "Identity": _simple("Identity"),
+    "Sigmoid": _simple("Sigmoid"),
+    "Tanh": _simple("Tanh"),
+    "ReLU": _simple("Relu"),
+    "Step": _step,
+    "LeakyReLU": _leaky_relu,
+    "ELU": _elu,
+    "GELU": lambda graph, module, x, shape, prefix: _gelu(graph, module, x, prefix),
+    "Softplus": lambda graph, module, x, shape, prefix: _softplus(graph, module, x, prefix),
+    "Softmax": _softmax,
+    "LogSoftmax": _log_softmax,
+}
 
 
 def _module(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str) -> str:
     """Add ``module``'s evaluation-mode computation on ``x``; return the output's name."""
-    if isinstance(module, Sequential):
-        for index, child in enumerate(module):
-            x = _module(graph, child, x, shape, f"{prefix}{index}.")
-        return x
-    if isinstance(module, Linear):
-        return _linear(graph, module, x, shape, prefix)
-    if isinstance(module, BatchNorm):
-        return _batchnorm(graph, module, x, shape, prefix)
-    if isinstance(module, Dropout):
-        return graph.op("Identity", [x], f"{prefix}dropout")  # identity in eval mode
-    if isinstance(module, act.Activation):
-        return _activation(graph, module, x, shape, prefix)
-    raise TypeError(
-        f"export: cannot export a {type(module).__name__}; expected Sequential, Linear, "
-        "BatchNorm1d, Dropout or an activation of mytorch.activation"
-    )
+    try:
+        exporter = _EXPORTERS[registry.core_type_name(module)]
+    except (TypeError, KeyError):
+        raise TypeError(
+            f"export: cannot export a {type(module).__name__}; expected Sequential, Linear, "
+            "BatchNorm1d, Dropout or an activation of mytorch.activation"
+        ) from None
+    return exporter(graph, module, x, shape, prefix)
 
 
 def _expect_features(module: Module, shape: list[Any], features: int, prefix: str) -> None:
