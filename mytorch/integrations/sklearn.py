@@ -4,10 +4,10 @@ They are plain scikit-learn estimators (``fit`` / ``partial_fit`` / ``predict`` 
 ``score``, parameters set in ``__init__`` only, validated in ``fit``), so they work in a
 ``Pipeline``, ``GridSearchCV`` or ``cross_val_score`` and pass
 ``sklearn.utils.estimator_checks.check_estimator``. Underneath is MyTorch's one core:
-the model comes from :func:`mytorch.cli.build_model`, the optimiser and schedule from
-:func:`mytorch.cli.build_optimizer` / :func:`~mytorch.cli.build_scheduler`, and the
-epochs run in :class:`mytorch.trainer.Trainer` (``partial_fit`` is
-``Trainer.fit(epochs=1)``).
+the model comes from :func:`mytorch.workflows.build.build_model`, the optimiser and
+schedule from :func:`~mytorch.workflows.build.build_optimizer` /
+:func:`~mytorch.workflows.build.build_scheduler`, and the epochs run in
+:class:`mytorch.trainer.Trainer` (``partial_fit`` is ``Trainer.fit(epochs=1)``).
 
 Needs scikit-learn (``pip install mytorch[sklearn]``); ``import mytorch`` does not
 import this module.
@@ -36,21 +36,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from mytorch.cli import (
-    ACTIVATIONS,
-    INITS,
-    OPTIMIZERS,
-    SCHEDULES,
-    TrainConfig,
-    build_model,
-    build_optimizer,
-    build_scheduler,
-)
+from mytorch.config import ACTIVATIONS, INITS, OPTIMIZERS, SCHEDULES, TrainConfig
 from mytorch.data import train_val_split
 from mytorch.nn.functional import softmax
 from mytorch.nn.loss import CrossEntropyLoss, MSELoss
 from mytorch.trainer import EarlyStopping, History, Trainer
 from mytorch.validation import check_number
+from mytorch.workflows.build import build_model, build_optimizer, build_scheduler
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -281,7 +273,7 @@ class _BaseMLP(BaseEstimator):
         self._dtype()
 
     def _config(self, seed: int) -> TrainConfig:
-        """The parameters as the command line's :class:`~mytorch.cli.TrainConfig`."""
+        """The parameters as the command line's :class:`~mytorch.config.TrainConfig`."""
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else sizes
         return TrainConfig(

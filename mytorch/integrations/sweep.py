@@ -24,7 +24,7 @@ A sweep is a TOML file (or the same data as a dict)::
     n_workers = 2
     out = "sweeps/digits"
 
-Each run calls :func:`mytorch.cli.train` in its own directory ``OUT/runs/NAME``, where
+Each run calls :func:`mytorch.workflows.train.train` in its own directory ``OUT/runs/NAME``, where
 NAME is made from the run's settings (the swept values and a hash of all of them), so
 it is the same every time. The sweep writes to ``OUT``:
 
@@ -67,8 +67,9 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.cli import TrainConfig, train
+from mytorch.config import TrainConfig
 from mytorch.serialization import atomic_write
+from mytorch.workflows.train import train
 
 __all__ = ["SweepResult", "expand_runs", "load_sweep", "run_name", "run_one", "run_sweep"]
 
@@ -680,39 +681,3 @@ def _plot_best(out: Path, best_runs: list[dict[str, Any]]) -> None:
     axis.legend(fontsize=7)
     _save(figure, out / "best_runs.png")
     plt.close(figure)
-
-
-def add_arguments(parser: Any) -> None:
-    """Add the ``mytorch sweep`` arguments to an argparse parser."""
-    parser.add_argument("config", help="sweep TOML file ([train], [grid] or [random], [sweep])")
-    parser.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="tcp://HOST:PORT",
-        help="run on an existing Dask cluster [a new LocalCluster]",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="N",
-        help="worker processes of the LocalCluster [2]",
-    )
-    parser.add_argument(
-        "--out", default=None, metavar="DIR", help="sweep directory [sweeps/<config name>]"
-    )
-    parser.add_argument(
-        "--no-resume", action="store_true", help="run every run again, even those already finished"
-    )
-
-
-def run_from_args(args: Any) -> int:
-    """Run a sweep from parsed arguments; exit status 0 unless every run failed."""
-    result = run_sweep(
-        args.config,
-        args.out,
-        scheduler=args.scheduler,
-        n_workers=args.workers,
-        resume=not args.no_resume,
-    )
-    return 0 if result.best is not None else 1
