@@ -24,7 +24,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from mytorch import cli
+from mytorch.config import TrainConfig, read_settings
+from mytorch.workflows import build
+from mytorch.workflows.report import describe
 
 TORCH_ACTIVATIONS = {
     "sigmoid": torch.nn.Sigmoid,
@@ -38,8 +40,8 @@ TORCH_ACTIVATIONS = {
 }
 
 
-def build_model(config: cli.TrainConfig, n_features: int, n_classes: int) -> torch.nn.Sequential:
-    """The MLP of ``mytorch.cli.build_model`` in ``torch.nn``, with the same init scheme."""
+def build_model(config: TrainConfig, n_features: int, n_classes: int) -> torch.nn.Sequential:
+    """The MLP of ``mytorch.workflows.build.build_model`` in ``torch.nn``, same init scheme."""
     sizes = [n_features, *config.hidden, n_classes]
     layers: list[torch.nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
@@ -68,14 +70,14 @@ def build_model(config: cli.TrainConfig, n_features: int, n_classes: int) -> tor
     return torch.nn.Sequential(*layers)
 
 
-def build_optimizer(config: cli.TrainConfig, parameters) -> torch.optim.Optimizer:
-    """The optimiser of ``mytorch.cli.build_optimizer``, from ``torch.optim``."""
-    return cli.build_optimizer(config, parameters, library=torch.optim)
+def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
+    """The optimiser of ``mytorch.workflows.build.build_optimizer``, from ``torch.optim``."""
+    return build.build_optimizer(config, parameters, library=torch.optim)
 
 
-def build_scheduler(config: cli.TrainConfig, optimizer: torch.optim.Optimizer):
-    """The schedule of ``mytorch.cli.build_scheduler`` (stepped once per epoch), or None."""
-    return cli.build_scheduler(config, optimizer, library=torch.optim)
+def build_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer):
+    """The schedule of ``mytorch.workflows.build.build_scheduler`` (per epoch), or None."""
+    return build.build_scheduler(config, optimizer, library=torch.optim)
 
 
 def evaluate(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -88,7 +90,7 @@ def evaluate(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[
     return loss, accuracy
 
 
-def run(config: cli.TrainConfig) -> dict[str, float]:
+def run(config: TrainConfig) -> dict[str, float]:
     """Train ``config`` with PyTorch; print every epoch; return test accuracy and times."""
     unsupported = {"input_noise": 0.0, "max_grad_norm": None, "early_stopping": None}
     for name, neutral in unsupported.items():
@@ -96,10 +98,10 @@ def run(config: cli.TrainConfig) -> dict[str, float]:
             raise ValueError(f"torch_fashion_mnist: {name} is not mirrored here")
     config = replace(config, dtype="float32")
     torch.manual_seed(config.seed)
-    data, (X_train, y_train), (X_val, y_val) = cli.load_data(config)
-    scaling = cli._scaling(config, X_train)
+    data, (X_train, y_train), (X_val, y_val) = build.load_data(config)
+    scaling = build.fit_scaling(config, X_train)
     tensors = [
-        torch.from_numpy(np.ascontiguousarray(cli.apply_scaling(X, scaling)))
+        torch.from_numpy(np.ascontiguousarray(build.apply_scaling(X, scaling)))
         for X in (X_train, X_val, data.X_test)
     ]
     X_train_t, X_val_t, X_test_t = tensors
@@ -160,13 +162,13 @@ def main() -> None:
     print(f"PyTorch {torch.__version__}, {threads} thread(s)")
     results = []
     for path in args.configs:
-        settings = cli._read_toml(path)
+        settings = read_settings(path)
         if args.data_dir:
             settings["data_dir"] = args.data_dir
         if args.epochs:
             settings["epochs"] = args.epochs
-        config = cli.TrainConfig(**settings).validate()
-        print(f"\n== {path}: {cli._describe(config)}, {config.epochs} epochs")
+        config = TrainConfig(**settings).validate()
+        print(f"\n== {path}: {describe(config)}, {config.epochs} epochs")
         result = run(config)
         results.append((path, result))
         print(

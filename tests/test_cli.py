@@ -25,7 +25,10 @@ import pytest
 
 import mytorch
 from mytorch import cli, nn
+from mytorch.config import TrainConfig, read_settings
 from mytorch.serialization import load_checkpoint
+from mytorch.workflows.build import build_model
+from mytorch.workflows.train import Checkpoint
 
 RUN_FILES = [
     "model.npz",
@@ -106,7 +109,7 @@ def data_dir(tmp_path_factory):
 def no_pictures(monkeypatch):
     """Skip drawing in the in-process runs (about a second each); the subprocess runs
     above check the pictures."""
-    monkeypatch.setattr(cli, "_draw", lambda *args, **kwargs: [])
+    monkeypatch.setattr("mytorch.workflows.report.draw_pictures", lambda *args, **kwargs: [])
 
 
 def _history(run) -> dict:
@@ -376,14 +379,14 @@ def test_interrupted_run_resumes_to_its_planned_epochs(data_dir, tmp_path, capfd
     extra = ["--optimizer", "adamw", "--lr", "0.01", "--schedule", "cosine", "--epochs", 5]
     full, broken = tmp_path / "full", tmp_path / "broken"
     assert run_main(capfd, *_train_args(data_dir, [*extra, "--out", full]))[0] == 0
-    save_epoch = cli._Checkpoint.on_epoch_end
+    save_epoch = Checkpoint.on_epoch_end
 
     def crash_after_epoch_3(self, trainer, epoch, logs):
         save_epoch(self, trainer, epoch, logs)
         if epoch == 3:
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C
 
-    monkeypatch.setattr(cli._Checkpoint, "on_epoch_end", crash_after_epoch_3)
+    monkeypatch.setattr(Checkpoint, "on_epoch_end", crash_after_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         cli.main([str(a) for a in _train_args(data_dir, [*extra, "--out", broken])])
     monkeypatch.undo()
@@ -479,8 +482,8 @@ def test_torch_comparison_builds_the_same_network(name):
     )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    config = cli.TrainConfig(**cli._read_toml(os.path.join(root, name))).validate()
-    ours = cli.build_model(config, 784, 10).state_dict()
+    config = TrainConfig(**read_settings(os.path.join(root, name))).validate()
+    ours = build_model(config, 784, 10).state_dict()
     theirs = script.build_model(config, 784, 10).state_dict()
     assert {k: v.shape for k, v in ours.items()} == {k: tuple(v.shape) for k, v in theirs.items()}
     optimizer = script.build_optimizer(config, script.build_model(config, 784, 10).parameters())

@@ -198,8 +198,8 @@ def test_model_trained_by_the_cli_matches_onnxruntime(tmp_path):
         cwd=ROOT,
     )
     model, header = mytorch.load(run / "model.npz", return_metadata=True)
-    from mytorch.cli import apply_scaling
     from mytorch.datasets import load_dataset
+    from mytorch.workflows.build import apply_scaling
 
     data = load_dataset("digits", dtype=np.float64)
     X = apply_scaling(data.X_test, header["metadata"]["scaling"])

@@ -14,13 +14,13 @@ import pytest
 import mytorch  # noqa: E402
 from mytorch.cli import main  # noqa: E402
 from mytorch.integrations.sweep import (  # noqa: E402
-    _client,
     expand_runs,
     load_sweep,
     run_name,
     run_one,
     run_sweep,
 )
+from mytorch.integrations.sweep.cluster import _client  # noqa: E402
 
 BASE = {
     "dataset": "digits",

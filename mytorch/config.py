@@ -1,0 +1,382 @@
+"""The training configuration: every setting of ``mytorch train``, declared once.
+
+:data:`SETTINGS` is the table: each setting's name, default, constraint (what values
+it accepts, :mod:`mytorch.constraints`), help text and group. Everything else is made
+from it:
+
+* :class:`TrainConfig`, the dataclass a run is described by, takes its defaults from
+  the table and :meth:`TrainConfig.validate` checks every field with its constraint;
+* the command line (``mytorch/cli.py``) makes one flag per setting, with the help text,
+  the group and the argument type the constraint implies;
+* the scikit-learn estimators check their parameters with the constraints of the
+  settings they set (``learning_rate_init`` with ``lr``'s, ``solver`` with
+  ``optimizer``'s, ...);
+* a sweep (``mytorch/integrations/sweep``) accepts exactly these names.
+
+Also here: the names the settings choose from (:data:`ACTIVATIONS`, :data:`OPTIMIZERS`,
+:data:`SCHEDULES`, :data:`INITS`, :data:`DTYPES`) and the one TOML reader
+(:func:`load_toml`, :func:`read_settings`).
+
+This module imports NumPy and MyTorch's core only: the command line, the estimators and
+the sweeps all build on it, and it on none of them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mytorch import nn
+from mytorch.constraints import (
+    Boolean,
+    Constraint,
+    Interval,
+    NoneOr,
+    Options,
+    PositiveInts,
+    Text,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "DTYPES",
+    "INITS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SETTINGS",
+    "Setting",
+    "TrainConfig",
+    "load_toml",
+    "read_settings",
+]
+
+#: Hidden activations by their ``mytorch train`` name.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "softplus": nn.Softplus,
+    "identity": nn.Identity,
+}
+#: Optimisers (``mytorch.workflows.build.build_optimizer`` makes them).
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+#: Learning-rate schedules, stepped once per epoch.
+SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "inverse-time", "warmup")
+#: Weight initialisations: PyTorch's default, the course's N(0, 1), the notes'
+#: Gaussian(0, 1/m), Xavier, Kaiming.
+INITS = ("default", "course", "notes", "xavier", "kaiming")
+#: Precisions a network can train in.
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of ``mytorch train``.
+
+    Attributes
+    ----------
+    name : str
+        The :class:`TrainConfig` field and TOML key (``batch_size``); the flag is the
+        same with dashes (``--batch-size``).
+    default : Any
+        The value when neither a config file nor a flag gives one (a tuple stands for
+        a list: the table is shared and must not change).
+    constraint : mytorch.constraints.Constraint
+        What values the setting accepts.
+    help : str
+        The flag's help text; ``{default}`` in it is replaced by the default.
+    group : str
+        The group of ``mytorch train --help`` it is listed in.
+    metavar : str or None
+        The flag's placeholder in the help, where the name would not read well.
+    """
+
+    name: str
+    default: Any
+    constraint: Constraint
+    help: str
+    group: str
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag: ``'--batch-size'``."""
+        return "--" + self.name.replace("_", "-")
+
+    def error(self, value: Any) -> ValueError:
+        """The command line's error for a refused ``value`` (not raised here).
+
+        ``mytorch train: --lr expected a positive number, got -1``.
+        """
+        return ValueError(
+            f"mytorch train: {self.flag} expected {self.constraint.describe()}, got {value!r}"
+        )
+
+
+def _settings(*settings: Setting) -> dict[str, Setting]:
+    return {setting.name: setting for setting in settings}
+
+
+_POSITIVE_INT = Interval(int, 1, None)
+_POSITIVE_NUMBER = Interval(float, 0, None, closed="neither")
+_NON_NEGATIVE_NUMBER = Interval(float, 0, None, closed="left")
+
+#: Every setting of ``mytorch train``, in the order ``mytorch train --help`` lists them.
+SETTINGS: dict[str, Setting] = _settings(
+    # ---------------------------------------------------------------- data
+    Setting(
+        "dataset",
+        "digits",
+        Text(),
+        help="digits, mnist, fashion-mnist, or a .csv/.npz path [{default}]",
+        group="data",
+    ),
+    Setting("data_dir", None, NoneOr(Text()), help="directory with the IDX files", group="data"),
+    Setting(
+        "download",
+        False,
+        Boolean(),
+        help="download MNIST/Fashion-MNIST if missing (needs pooch)",
+        group="data",
+    ),
+    Setting(
+        "val_fraction",
+        0.1,
+        Interval(float, 0, 1, closed="neither", noun="fraction"),
+        help="share of training data held out [{default}]",
+        group="data",
+    ),
+    Setting(
+        "standardize",
+        False,
+        Boolean(),
+        help="standardise features with training statistics",
+        group="data",
+    ),
+    # ---------------------------------------------------------------- model
+    Setting(
+        "hidden",
+        (64, 64, 32),
+        PositiveInts(),
+        help="hidden layer sizes [{default}]",
+        group="model",
+        metavar="UNITS",
+    ),
+    Setting(
+        "activation", "sigmoid", Options(sorted(ACTIVATIONS)), help="[{default}]", group="model"
+    ),
+    Setting(
+        "batch_norm",
+        False,
+        Boolean(),
+        help="BatchNorm1d after every hidden Linear",
+        group="model",
+    ),
+    Setting(
+        "dropout",
+        0.0,
+        Interval(float, 0, 1, closed="left", noun="probability"),
+        help="dropout probability [0]",
+        group="model",
+    ),
+    Setting(
+        "init",
+        "course",
+        Options(INITS),
+        help="weight init: PyTorch's default, the course's N(0, 1), the notes' "
+        "Gaussian(0, 1/m), Xavier or Kaiming [{default}]",
+        group="model",
+    ),
+    Setting("dtype", "float64", Options(DTYPES), help="[{default}]", group="model"),
+    # ---------------------------------------------------------------- training
+    Setting("optimizer", "sgd", Options(OPTIMIZERS), help="[{default}]", group="training"),
+    Setting("lr", 0.008, _POSITIVE_NUMBER, help="learning rate [{default}]", group="training"),
+    Setting(
+        "momentum",
+        0.9,
+        _NON_NEGATIVE_NUMBER,
+        help="SGD/RMSprop momentum [{default}]",
+        group="training",
+    ),
+    Setting("weight_decay", 0.0, _NON_NEGATIVE_NUMBER, help="L2 penalty [0]", group="training"),
+    Setting(
+        "schedule",
+        "none",
+        Options(SCHEDULES),
+        help="learning-rate schedule, stepped per epoch [{default}]",
+        group="training",
+    ),
+    Setting("epochs", 100, _POSITIVE_INT, help="[{default}]", group="training"),
+    Setting("batch_size", 100, _POSITIVE_INT, help="[{default}]", group="training"),
+    Setting(
+        "early_stopping",
+        None,
+        NoneOr(Interval(int, 1, None, noun="patience")),
+        help="stop after PATIENCE epochs without a better val loss and restore the best weights",
+        group="training",
+        metavar="PATIENCE",
+    ),
+    Setting(
+        "input_noise",
+        0.0,
+        _NON_NEGATIVE_NUMBER,
+        help="Gaussian noise added to training inputs [0]",
+        group="training",
+        metavar="SIGMA",
+    ),
+    Setting(
+        "max_grad_norm",
+        None,
+        NoneOr(_POSITIVE_NUMBER),
+        help="clip the global gradient norm",
+        group="training",
+    ),
+    Setting("seed", 0, Interval(int, 0, None), help="[{default}]", group="training"),
+    # ---------------------------------------------------------------- output
+    Setting("out", "runs/latest", Text(), help="run directory [{default}]", group="output"),
+    Setting(
+        "diagnostics",
+        False,
+        Boolean(),
+        help="record per-layer weight/gradient norms, update ratios, saturated and dead "
+        "units; print advice, save diagnostics.json and diagnostics.png",
+        group="output",
+    ),
+)
+
+
+def _default(name: str) -> Any:
+    return SETTINGS[name].default
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of ``mytorch train`` (the defaults are the handout's sample MLP).
+
+    The fields are the settings of :data:`SETTINGS` (their meaning is its help text), in
+    the order ``config.json`` writes them. Build one from keywords, from
+    :func:`read_settings`, or from a saved ``config.json``; call :meth:`validate` before
+    use.
+    """
+
+    dataset: str = _default("dataset")
+    data_dir: str | None = _default("data_dir")
+    download: bool = _default("download")
+    hidden: list[int] = field(default_factory=lambda: list(_default("hidden")))
+    activation: str = _default("activation")
+    batch_norm: bool = _default("batch_norm")
+    dropout: float = _default("dropout")
+    init: str = _default("init")
+    optimizer: str = _default("optimizer")
+    lr: float = _default("lr")
+    momentum: float = _default("momentum")
+    weight_decay: float = _default("weight_decay")
+    schedule: str = _default("schedule")
+    epochs: int = _default("epochs")
+    batch_size: int = _default("batch_size")
+    val_fraction: float = _default("val_fraction")
+    standardize: bool = _default("standardize")
+    input_noise: float = _default("input_noise")
+    max_grad_norm: float | None = _default("max_grad_norm")
+    early_stopping: int | None = _default("early_stopping")
+    diagnostics: bool = _default("diagnostics")
+    seed: int = _default("seed")
+    dtype: str = _default("dtype")
+    out: str = _default("out")
+
+    def validate(self) -> TrainConfig:
+        """Check every setting with its constraint; return ``self``.
+
+        Returns
+        -------
+        TrainConfig
+            ``self``, so that ``TrainConfig(**settings).validate()`` reads as one step.
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad setting (in the table's order) by its flag, what it
+            expected and what came: ``mytorch train: --lr expected a positive number,
+            got -1``.
+        """
+        for setting in SETTINGS.values():
+            value = getattr(self, setting.name)
+            if not setting.constraint.is_satisfied_by(value):
+                raise setting.error(value)
+        return self
+
+
+# ------------------------------------------------------------------ TOML files
+def load_toml(path: str | os.PathLike, where: str) -> dict[str, Any]:
+    """Read a TOML file into a dict.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    where : str
+        Who reads it, to start the error messages (``'mytorch train --config'``).
+
+    Returns
+    -------
+    dict
+        The file's tables and keys.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``'{where}: no such file: {path}'``.
+    ValueError
+        ``'{where}: {path} is not valid TOML: ...'``.
+    """
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}: no such file: {os.fspath(path)}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{where}: {os.fspath(path)} is not valid TOML: {error}") from None
+
+
+def read_settings(path: str | os.PathLike) -> dict[str, Any]:
+    """Read the settings of a ``mytorch train --config`` file.
+
+    The settings are the ``[train]`` table, or the file's top level when it has none;
+    keys may be written with dashes (``batch-size``) or underscores. The values are not
+    checked here: :meth:`TrainConfig.validate` does, after the flags are applied.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The TOML file.
+
+    Returns
+    -------
+    dict
+        ``{setting name: value}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If it is not valid TOML or names a setting that does not exist.
+    """
+    data = load_toml(path, "mytorch train --config")
+    section = data.get("train", data)
+    settings = {key.replace("-", "_"): value for key, value in section.items()}
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise ValueError(
+            f"mytorch train: unknown settings {sorted(unknown)} in {os.fspath(path)}; "
+            f"known: {sorted(SETTINGS)}"
+        )
+    return settings
