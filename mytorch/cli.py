@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import mytorch
 from mytorch.config import (
     ACTIVATIONS,
     INITS,
@@ -32,6 +31,7 @@ from mytorch.constraints import Boolean, Interval, NoneOr, Options, PositiveInts
 from mytorch.integrations.sweep import run_sweep
 from mytorch.serialization import ModelFileError
 from mytorch.trainer import TrainingDivergedError
+from mytorch.version import __version__
 from mytorch.workflows.evaluate import evaluate, predict
 from mytorch.workflows.report import write_json
 from mytorch.workflows.toy import toy
@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Train, evaluate and use feed-forward networks written in NumPy.",
         epilog="Run 'mytorch COMMAND --help' for the options of a command.",
     )
-    parser.add_argument("--version", action="version", version=f"mytorch {mytorch.__version__}")
+    parser.add_argument("--version", action="version", version=f"mytorch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(commands)
     _add_toy_parser(commands)

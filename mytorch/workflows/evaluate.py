@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
-import mytorch
 from mytorch import nn
 from mytorch.metrics import confusion_matrix, precision_recall_f1
-from mytorch.serialization import atomic_write
+from mytorch.serialization import atomic_write, load
 from mytorch.workflows.build import apply_scaling
 from mytorch.workflows.report import print_report
 
@@ -80,7 +79,7 @@ def load_model(path: str) -> tuple[nn.Module, dict]:
     target = Path(path)
     if target.is_dir():
         target = target / "model.npz"
-    return mytorch.load(target, return_metadata=True)
+    return load(target, return_metadata=True)
 
 
 def evaluate(
@@ -147,7 +146,8 @@ def predict(model_path: str, input_path: str, output_path: str, stream: Any = No
     model, header = load_model(model_path)
     meta = header["metadata"]
     X = _read_features(input_path, np.dtype(header["dtype"]))
-    n_features = model[0].in_features if isinstance(model, nn.Sequential) else None
+    # The first module that runs says how many features it takes (a Linear does).
+    n_features = model.forward_chain()[0][1].get_config().get("in_features")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"mytorch predict: the model takes {n_features} features, "

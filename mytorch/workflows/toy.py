@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import mytorch
 from mytorch import nn
 from mytorch.config import TrainConfig
 from mytorch.trainer import Trainer
+from mytorch.version import __version__
 from mytorch.workflows.build import build_model, build_optimizer
 from mytorch.workflows.report import describe
 
@@ -75,7 +75,7 @@ def toy(
         rng=config.seed,
     )
     print(
-        f"MyTorch {mytorch.__version__}: {config.dataset} ({n_samples} points, noise "
+        f"MyTorch {__version__}: {config.dataset} ({n_samples} points, noise "
         f"{noise:g}), {describe(config)}",
         file=stream,
     )

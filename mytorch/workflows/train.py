@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-import mytorch
 from mytorch import nn
 from mytorch.config import TrainConfig
-from mytorch.serialization import load_checkpoint, save_checkpoint
+from mytorch.serialization import load_checkpoint, save, save_checkpoint
 from mytorch.trainer import Callback, EarlyStopping, History, Trainer, TrainingDivergedError
+from mytorch.version import __version__
 from mytorch.workflows import report
 from mytorch.workflows.build import (
     apply_scaling,
@@ -223,7 +223,7 @@ def train(
     report.write_json(out / "config.json", asdict(config))
     remaining = config.epochs - trainer.epoch
     print(
-        f"MyTorch {mytorch.__version__}: {data.name} ({len(X_train)} train / {len(X_val)} val "
+        f"MyTorch {__version__}: {data.name} ({len(X_train)} train / {len(X_val)} val "
         f"/ {len(X_test)} test, {data.n_classes} classes), model:\n{model}",
         file=stream,
     )
@@ -256,7 +256,7 @@ def train(
         "scaling": scaling,
         "config": asdict(config),
     }
-    mytorch.save(model, out / "model.npz", metadata=metadata)
+    save(model, out / "model.npz", metadata=metadata)
     report.write_history(out, history)
     result = score(model, X_test, data.y_test, list(data.classes))
     result.update(
