@@ -7,14 +7,14 @@ and calls every :class:`Callback` at the start, after each epoch and at the end.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from mytorch.validation import check_number, check_positive_int
 
-if TYPE_CHECKING:  # only for annotations: trainer imports this module
-    from mytorch.trainer import Trainer
+#: The ``mytorch.trainer.Trainer`` running the hooks (not imported: it imports this module).
+Trainer = Any
 
 __all__ = ["Callback", "EarlyStopping", "History"]
 
