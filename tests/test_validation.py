@@ -328,3 +328,24 @@ def test_the_library_never_uses_assert():
                 if isinstance(node, ast.Assert)
             ]
     assert not offenders, f"assert statements in the library: {offenders}"
+
+
+def test_assume_finite_skips_only_the_nan_scan_nests_and_restores():
+    from mytorch.validation import assume_finite, check_float_array, finite_checks_enabled
+
+    bad = np.array([[np.nan, 1.0]])
+    with pytest.raises(ValueError, match="input contains 1 NaN"):
+        check_float_array(bad, "f")
+    with assume_finite():
+        assert not finite_checks_enabled()
+        assert check_float_array(bad, "f") is bad  # the scan is skipped ...
+        with pytest.raises(TypeError, match="floating dtype"):
+            check_float_array(bad.astype(np.int64), "f")  # ... the rest is not
+        with assume_finite(False):
+            with pytest.raises(ValueError, match="NaN"):
+                check_float_array(bad, "f")
+        assert not finite_checks_enabled()
+    assert finite_checks_enabled()
+    with pytest.raises(RuntimeError, match="boom"), assume_finite():
+        raise RuntimeError("boom")
+    assert finite_checks_enabled()  # restored after an exception too
