@@ -165,16 +165,9 @@ class Adam(Optimizer):
     def _update(
         self, param: Parameter, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        lr, weight_decay = group["lr"], group["weight_decay"]
-        beta1, beta2 = group["betas"]
         state["step"] += 1
-        step = state["step"]
-        decay = 1.0
-        if group["decoupled_weight_decay"]:
-            decay = 1 - lr * weight_decay
-            grad = self._gradient(param, grad, group, 0.0)
-        else:
-            grad = self._gradient(param, grad, group, weight_decay)
+        decoupled = group["decoupled_weight_decay"]
+        grad = self._gradient(param, grad, group, 0.0 if decoupled else group["weight_decay"])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if group["amsgrad"]:
             # A group may switch amsgrad on after a step; track the maximum from then.
@@ -183,6 +176,16 @@ class Adam(Optimizer):
             max_exp_avg_sq = state["max_exp_avg_sq"]
         else:
             max_exp_avg_sq = exp_avg_sq
+        arrays = [param.data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq]
+        self._run_kernel(param, arrays, *self.kernel_numbers(group, state["step"]))
+
+    @staticmethod
+    def kernel_numbers(group: dict[str, Any], step: int) -> tuple:
+        """The numbers ``_adam_kernel`` takes for step number ``step`` (counted from 1):
+        ``(decay, beta1, beta2, amsgrad, eps, step_size)``."""
+        lr, weight_decay = group["lr"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        decay = 1 - lr * weight_decay if group["decoupled_weight_decay"] else 1.0
         # Python floats, so float32 parameters stay float32.
         bias_correction1 = 1 - beta1**step
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
@@ -191,8 +194,7 @@ class Adam(Optimizer):
         # value (to rounding), one pass over the parameters fewer.
         step_size = lr * bias_correction2_sqrt / bias_correction1
         eps = group["eps"] * bias_correction2_sqrt
-        arrays = [param.data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq]
-        self._run_kernel(param, arrays, decay, beta1, beta2, group["amsgrad"], eps, step_size)
+        return decay, beta1, beta2, group["amsgrad"], eps, step_size
 
 
 class AdamW(Adam):

@@ -273,16 +273,9 @@ class Optimizer:
         maximize = group.get("maximize", False)
         if not maximize and weight_decay == 0:
             return grad
-        out = self._workspace(param, 0)
-        if weight_decay != 0:
-            np.multiply(param.data, weight_decay, out=out)
-            if maximize:
-                out -= grad
-            else:
-                out += grad
-        else:
-            np.negative(grad, out=out)
-        return out
+        return gradient_with_decay(
+            param.data, grad, weight_decay, maximize, self._workspace(param, 0)
+        )
 
     # ------------------------------------------------------------------ saving
     def state_dict(self) -> dict[str, Any]:
@@ -409,6 +402,26 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- shared arithmetic
+def gradient_with_decay(
+    data: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool, out: np.ndarray
+) -> np.ndarray:
+    """``out = +-grad + weight_decay * data``: the gradient an L2-decayed rule uses.
+
+    The sign flips for ``maximize``. ``grad`` itself is never written, as in PyTorch,
+    where the decayed gradient is a new tensor.
+    """
+    if weight_decay != 0:
+        np.multiply(data, weight_decay, out=out)
+        if maximize:
+            out -= grad
+        else:
+            out += grad
+    else:
+        np.negative(grad, out=out)
+    return out
 
 
 # ---------------------------------------------------------------------- shared checks

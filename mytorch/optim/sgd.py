@@ -169,5 +169,10 @@ class SGD(Optimizer):
                     direction, dtype=param.data.dtype, copy=True
                 )
                 first = True
-        numbers = (group["lr"], momentum, group["dampening"], group["nesterov"], first)
-        self._run_kernel(param, [param.data, direction, buffer], *numbers)
+        self._run_kernel(param, [param.data, direction, buffer], *self.kernel_numbers(group, first))
+
+    @staticmethod
+    def kernel_numbers(group: dict[str, Any], first: bool) -> tuple:
+        """The numbers ``_sgd_kernel`` takes: ``(lr, momentum, dampening, nesterov, first)``;
+        ``first`` says the momentum buffer was just set to the gradient."""
+        return group["lr"], group["momentum"], group["dampening"], group["nesterov"], first
