@@ -15,6 +15,7 @@ from mytorch import _aliases
 _aliases.install()
 
 from mytorch import nn, optim  # noqa: E402
+from mytorch.compiled import compile_predict, compile_step  # noqa: E402
 from mytorch.optim.kernels.threaded import get_num_threads, set_num_threads  # noqa: E402
 from mytorch.serialization import load, save  # noqa: E402
 from mytorch.tools.gradcheck import gradcheck  # noqa: E402
@@ -25,6 +26,8 @@ __all__ = [
     "nn",
     "optim",
     "gradcheck",
+    "compile_step",
+    "compile_predict",
     "save",
     "load",
     "assume_finite",

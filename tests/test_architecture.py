@@ -39,18 +39,19 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
     ("data", 3, ("mytorch.data", "mytorch.datasets", "mytorch.preprocessing")),
     ("metrics", 3, ("mytorch.metrics",)),
     ("files", 3, ("mytorch.files", "mytorch.checkpoint", "mytorch.serialization")),
-    ("training loop", 4, ("mytorch.callbacks", "mytorch.trainer")),
+    ("speed tier", 4, ("mytorch.compiled",)),
+    ("training loop", 5, ("mytorch.callbacks", "mytorch.trainer")),
     (
         "course adapters",
-        5,
+        6,
         ("mytorch.activation", "mytorch.loss", "mytorch.linear", "mytorch.batchnorm", "hw1"),
     ),
-    ("learner tools", 6, ("mytorch.tools",)),
-    ("configuration", 6, ("mytorch.config", "mytorch.constraints")),
-    ("workflows", 7, ("mytorch.workflows",)),
-    ("integrations", 8, ("mytorch.integrations",)),
-    ("command line", 9, ("mytorch.cli",)),
-    ("entry points", 10, ("mytorch.__main__",)),
+    ("learner tools", 7, ("mytorch.tools",)),
+    ("configuration", 7, ("mytorch.config", "mytorch.constraints")),
+    ("workflows", 8, ("mytorch.workflows",)),
+    ("integrations", 9, ("mytorch.integrations",)),
+    ("command line", 10, ("mytorch.cli",)),
+    ("entry points", 11, ("mytorch.__main__",)),
 ]
 
 #: Top-level names the course layout must not shadow (besides the standard library).
@@ -162,7 +163,7 @@ def _tier(module: str) -> tuple[str, int]:
         if any(module == p or module.startswith(p + ".") for p in prefixes):
             return row, rank
     if module in ("mytorch", "mytorch.__main__"):
-        return "entry points", 10
+        return "entry points", 11
     raise AssertionError(f"{module} is in no tier of TIERS: add it (and to the docs page)")
 
 

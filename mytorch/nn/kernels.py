@@ -43,13 +43,14 @@ def weight_gradient(delta: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.nda
     return np.dot(delta.T, x, out=out)
 
 
-def batch_sum(delta: np.ndarray) -> np.ndarray:
-    """Return ``delta.sum(axis=0)`` for a 2-D ``delta`` (N, F): shape (F,), a new array.
+def batch_sum(delta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Return ``delta.sum(axis=0)`` for a 2-D ``delta`` (N, F): shape (F,), a new array or
+    ``out``.
 
     Computed as ones(N) @ delta: BLAS's matrix-vector product is 2-3x faster than
     ``sum(axis=0)`` for the layer sizes MyTorch is for (5.8 -> 2.3 us for 100 x 64).
     """
-    return np.dot(_ones(delta.shape[0], delta.dtype), delta)
+    return np.dot(_ones(delta.shape[0], delta.dtype), delta, out=out)
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,0 +1,260 @@
+"""The compiled step's loops, compiled with numba (the optional ``fast`` extra).
+
+Each loop performs, per element, the operations of the NumPy pass it replaces, in the
+same order and in the arrays' dtype (constants arrive cast to it): a sigmoid is
+``1 / (1 + exp(-(z + b)))``, its derivative ``s (1 - s)``, the softmax cross-entropy the
+reference's log-sum-exp. Only ``exp``/``tanh`` (LLVM's libm instead of NumPy's) and the
+order of a few sums differ, by a last bit. No ``fastmath``: every operation rounds as
+written.
+
+:func:`train_epoch` runs a whole epoch of a plain network (Linear layers with Identity,
+Sigmoid, Tanh or ReLU between them, softmax cross-entropy, SGD or Adam) in one call: the
+loop over the batches, the matrix products (``np.dot``, which numba hands to BLAS), the
+loss and the update. That is what small batches need: at batch size 1 the per-step
+Python work is most of the time. The layers arrive as tuples of arrays (one compiled
+version per depth and dtype, cached on disk by numba).
+
+numba is imported when this module is (``mytorch.compiled.kernels.for_backend`` imports
+it only for the "numba" backend).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from mytorch.compiled.numpy_kernels import NumpyKernels
+
+__all__ = ["ACTIVATION_CODES", "NumbaKernels", "train_epoch"]
+
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+#: Activation -> the code the loops switch on.
+ACTIVATION_CODES = {"Identity": 0, "Sigmoid": 1, "Tanh": 2, "ReLU": 3}
+
+
+# ---------------------------------------------------------------------- elementwise
+@_jit
+def _cast(like, value):
+    """``value`` in ``like``'s dtype (numba has no ``dtype.type(value)`` cast)."""
+    out = np.empty(1, like.dtype)
+    out[0] = value
+    return out[0]
+
+
+@_jit
+def _activate(t, code, one, zero):
+    if code == 1:
+        return one / (one + np.exp(-t))
+    if code == 2:
+        return np.tanh(t)
+    if code == 3:
+        return t if t > zero else zero
+    return t
+
+
+@_jit
+def _slope(s, code, one, zero):
+    """f'(z) from the output s = f(z)."""
+    if code == 1:
+        return (one - s) * s
+    if code == 2:
+        return one - s * s
+    if code == 3:
+        return one if s > zero else zero
+    return one
+
+
+@_jit
+def _bias_activation(z, bias, has_bias, code, one, zero):
+    rows, cols = z.shape
+    for i in range(rows):
+        for j in range(cols):
+            t = z[i, j] + bias[j] if has_bias else z[i, j]
+            z[i, j] = _activate(t, code, one, zero)
+
+
+@_jit
+def _times_derivative(delta, output, code, one, zero):
+    rows, cols = delta.shape
+    for i in range(rows):
+        for j in range(cols):
+            delta[i, j] = delta[i, j] * _slope(output[i, j], code, one, zero)
+
+
+@_jit
+def _softmax_cross_entropy(logits, labels, grad, mean):
+    """Loss (mean or sum over rows) and its gradient into ``grad``, one pass per row."""
+    rows, cols = logits.shape
+    one = _cast(logits, 1.0)
+    scale = one / _cast(logits, rows) if mean else one
+    total_loss = 0.0
+    for i in range(rows):
+        top = logits[i, 0]
+        for j in range(1, cols):
+            if logits[i, j] > top:
+                top = logits[i, j]
+        total = _cast(logits, 0.0)
+        for j in range(cols):
+            e = np.exp(logits[i, j] - top)
+            grad[i, j] = e
+            total += e
+        target = labels[i]
+        total_loss += np.log(total) - (logits[i, target] - top)
+        denominator = total / scale
+        for j in range(cols):
+            grad[i, j] = grad[i, j] / denominator
+        grad[i, target] -= scale
+    return total_loss / rows if mean else total_loss
+
+
+@_jit
+def _column_sums(delta, out):
+    rows, cols = delta.shape
+    for j in range(cols):
+        out[j] = 0
+    for i in range(rows):
+        for j in range(cols):
+            out[j] += delta[i, j]
+
+
+# ---------------------------------------------------------------------- optimisers
+@_jit
+def _sgd(data, grad, buffer, lr, momentum, weight_decay, nesterov, first):
+    for i in range(data.size):
+        g = grad[i] + data[i] * weight_decay if weight_decay != 0 else grad[i]
+        if momentum != 0:
+            b = g if first else buffer[i] * momentum + g
+            buffer[i] = b
+            g = g + b * momentum if nesterov else b
+        data[i] = data[i] - g * lr
+
+
+@_jit
+def _adam(data, grad, m, v, decay, beta1, beta2, one_minus_beta1, one_minus_beta2, eps,
+          step_size, weight_decay):  # fmt: skip
+    for i in range(data.size):
+        g = grad[i] + data[i] * weight_decay if weight_decay != 0 else grad[i]
+        mi = m[i] + (g - m[i]) * one_minus_beta1
+        vi = v[i] * beta2 + (g * g) * one_minus_beta2
+        m[i] = mi
+        v[i] = vi
+        data[i] = data[i] * decay - (mi / (np.sqrt(vi) + eps)) * step_size
+
+
+# ---------------------------------------------------------------------- a whole epoch
+@_jit
+def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, grad_b, outs,
+                backs, loss_grad, flat_data, flat_grad, state_a, state_b, kind, hyper, start,
+                mean):  # fmt: skip
+    """Train one epoch; return (sum of batch losses weighted for a per-sample mean, errors).
+
+    ``kind`` 0: SGD with ``hyper`` = (lr, momentum, weight_decay, nesterov); ``state_a``
+    its momentum buffer (``start`` > 0: not the first step). ``kind`` 1: Adam(W) with
+    ``hyper`` = (lr, beta1, beta2, eps, weight_decay, decoupled); ``state_a``/``state_b``
+    its moments and ``start`` the steps done so far. Returns (loss sum, errors, steps).
+    """
+    n = X.shape[0]
+    one, zero = _cast(X, 1.0), _cast(X, 0.0)
+    layers = len(weights)
+    loss_sum = 0.0
+    errors = 0
+    step = start
+    begin = 0
+    while begin < n:
+        stop = min(begin + batch, n)
+        rows = stop - begin
+        if order.size:
+            xb = np.empty((rows, X.shape[1]), X.dtype)
+            yb = np.empty(rows, y.dtype)
+            for r in range(rows):
+                xb[r] = X[order[begin + r]]
+                yb[r] = y[order[begin + r]]
+        else:
+            xb = X[begin:stop]
+            yb = y[begin:stop]
+        # forward
+        a = xb
+        for k in range(layers):
+            out = outs[k][:rows]
+            np.dot(a, weights[k].T, out)
+            _bias_activation(out, biases[k], has_bias[k], codes[k], one, zero)
+            a = out
+        logits = a
+        for r in range(rows):
+            best = 0
+            for j in range(1, logits.shape[1]):
+                if logits[r, j] > logits[r, best]:
+                    best = j
+            if best != yb[r]:
+                errors += 1
+        delta = loss_grad[:rows]
+        loss = _softmax_cross_entropy(logits, yb, delta, mean)
+        loss_sum += loss * rows if mean else loss
+        # backward
+        for k in range(layers - 1, -1, -1):
+            if k < layers - 1:
+                _times_derivative(delta, outs[k][:rows], codes[k], one, zero)
+            inputs = outs[k - 1][:rows] if k > 0 else xb
+            np.dot(delta.T, inputs, grad_w[k])
+            if has_bias[k]:
+                _column_sums(delta, grad_b[k])
+            if k > 0:
+                nxt = backs[k][:rows]
+                np.dot(delta, weights[k], nxt)
+                delta = nxt
+        # update
+        if kind == 0:
+            _sgd(flat_data, flat_grad, state_a, _cast(X, hyper[0]), _cast(X, hyper[1]),
+                 _cast(X, hyper[2]), hyper[3] != 0, step == 0)  # fmt: skip
+        else:
+            step += 1
+            lr, beta1, beta2, eps, weight_decay = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+            decoupled = hyper[5] != 0
+            decay = 1 - lr * weight_decay if decoupled else 1.0
+            correction1 = 1 - beta1**step
+            correction2_sqrt = (1 - beta2**step) ** 0.5
+            _adam(flat_data, flat_grad, state_a, state_b, _cast(X, decay), _cast(X, beta1),
+                  _cast(X, beta2), _cast(X, 1 - beta1), _cast(X, 1 - beta2),
+                  _cast(X, eps * correction2_sqrt), _cast(X, lr * correction2_sqrt / correction1),
+                  _cast(X, 0.0 if decoupled else weight_decay))  # fmt: skip
+        if kind == 0:
+            step += 1
+        begin = stop
+    return loss_sum, errors, step
+
+
+class NumbaKernels:
+    """The fused steps as compiled loops (the interface of ``kernels.NumpyKernels``).
+
+    Used one mini-batch at a time (models with BatchNorm or dropout, losses other than
+    the cross-entropy), where every other value comes from the reference's NumPy code:
+    only loops that give the NumPy passes' exact bits are used there (bias + ReLU or
+    identity, every derivative), and the sigmoid and tanh themselves stay NumPy's, whose
+    ``exp``/``tanh`` LLVM's may differ from in the last bit. That keeps a model whose
+    parameters amplify rounding noise (a Linear's bias before a BatchNorm has a zero
+    gradient in exact arithmetic, and Adam turns its noise into steps of size lr)
+    exactly on the reference's path.
+    """
+
+    FUSED_ACTIVATIONS = frozenset(ACTIVATION_CODES)
+
+    @staticmethod
+    def bias_activation(z: np.ndarray, bias: np.ndarray | None, name: str) -> None:
+        """``z = f(z + bias)`` in place (no bias: ``z = f(z)``)."""
+        if name in ("Sigmoid", "Tanh"):
+            NumpyKernels.bias_activation(z, bias, name)
+            return
+        dtype = z.dtype.type
+        has_bias = bias is not None
+        _bias_activation(
+            z, bias if has_bias else z[0], has_bias, ACTIVATION_CODES[name], dtype(1), dtype(0)
+        )
+
+    @staticmethod
+    def times_derivative(
+        delta: np.ndarray, output: np.ndarray, name: str, scratch: np.ndarray
+    ) -> None:
+        """``delta *= f'(z)`` in place, f' from the output ``f(z)``."""
+        dtype = delta.dtype.type
+        _times_derivative(delta, output, ACTIVATION_CODES[name], dtype(1), dtype(0))
