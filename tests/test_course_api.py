@@ -251,6 +251,25 @@ def test_mlp_zero_grads_clears_every_gradient(rng):
     assert not mlp.bn_layers[0].dgamma.any() and not mlp.bn_layers[0].dbeta.any()
 
 
+def test_mlp_error_counts_the_wrong_predictions_and_total_loss_sums_the_losses(rng, close):
+    mlp = build_mlp([32], 0.0, 0)
+    x, labels = random_batch(rng)
+    output = mlp.forward(x)
+    truth = labels.argmax(axis=1)
+    # Make exactly three predictions right, whatever the random weights predict.
+    right = [0, 5, 7]
+    wrong = [i for i in range(len(x)) if i not in right]
+    output[right, truth[right]] = output.max() + 1.0
+    for i in wrong:
+        if output[i].argmax() == truth[i]:
+            output[i, truth[i]] = output.min() - 1.0
+    assert mlp.error(labels) == len(x) - 3
+    z = torch.from_numpy(output)
+    expected = torch.nn.functional.cross_entropy(z, torch.from_numpy(truth), reduction="sum")
+    close(mlp.total_loss(labels), expected, "total_loss: the sum of the per-sample losses")
+    assert np.ndim(mlp.total_loss(labels)) == 0
+
+
 @pytest.mark.parametrize("config", ["hidden [64, 32]", "batch norm on the first layer"])
 def test_to_sequential_gives_a_model_torch_loads_with_the_same_outputs(
     config, rng, close, to_torch

@@ -172,6 +172,27 @@ CASES = [
             o, mode="max", threshold_mode="abs", threshold=0.01, patience=2
         ),
     ),
+    # Mode max with the default relative threshold: what monitoring accuracy gives. The
+    # threshold is large enough that "better than best * (1 + threshold)" decides epochs
+    # (1.20005 after a best of 1.2 is not an improvement).
+    (
+        "ReduceLROnPlateau-max-rel",
+        lambda o: lr_scheduler.ReduceLROnPlateau(o, mode="max", threshold=0.06, patience=1),
+        lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(
+            o, mode="max", threshold=0.06, patience=1
+        ),
+    ),
+    # Mode min with an absolute threshold: 0.8 after a best of 0.9 is not better than
+    # 0.9 - 0.1 (it would be than 0.9 * (1 - 0.1)).
+    (
+        "ReduceLROnPlateau-min-abs",
+        lambda o: lr_scheduler.ReduceLROnPlateau(
+            o, threshold_mode="abs", threshold=0.1, patience=1
+        ),
+        lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(
+            o, threshold_mode="abs", threshold=0.1, patience=1
+        ),
+    ),
 ]
 IDS = [case[0] for case in CASES]
 
@@ -179,7 +200,9 @@ IDS = [case[0] for case in CASES]
 def scheduler_step(scheduler, epoch):
     if "ReduceLROnPlateau" in type(scheduler).__name__:
         metric = METRICS[epoch]
-        scheduler.step(-metric if scheduler.mode == "max" else metric)
+        # In max mode a rising positive series (like an accuracy), so that relative
+        # thresholds mean what they mean for one.
+        scheduler.step(2.0 - metric if scheduler.mode == "max" else metric)
     else:
         scheduler.step()
 
