@@ -46,7 +46,7 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
         ("mytorch.activation", "mytorch.loss", "mytorch.linear", "mytorch.batchnorm", "hw1"),
     ),
     ("learner tools", 6, ("mytorch.tools",)),
-    ("configuration", 6, ("mytorch.config", "mytorch.constraints")),
+    ("configuration", 6, ("mytorch.config", "mytorch.toy_config", "mytorch.constraints")),
     ("workflows", 7, ("mytorch.workflows",)),
     ("integrations", 8, ("mytorch.integrations",)),
     ("command line", 9, ("mytorch.cli",)),
