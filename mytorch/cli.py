@@ -1,4 +1,4 @@
-"""The ``mytorch`` command line: train, toy, evaluate, predict and sweep.
+"""The ``mytorch`` command line: train, toy, playground, evaluate, predict and sweep.
 
 This module parses arguments and calls the workflows (``mytorch/workflows``) and the
 sweeps (``mytorch/integrations/sweep``); it holds no training logic. The options of
@@ -130,6 +130,24 @@ def _add_toy_parser(commands: Any) -> None:
     _add_settings(toy_parser, toy_settings(), _TOY_OPTIONS)
 
 
+def _add_playground_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "playground",
+        help="train a network in a local web page and watch every layer",
+        description="Start the playground: a local web page where MyTorch trains a small "
+        "network on 2-D data while you watch its decision boundary, every hidden unit, "
+        "the weights, the losses and back-propagation inside one step. Needs the "
+        "playground extra (pip install 'mytorch[playground]').",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on [127.0.0.1: this machine only]"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="port (0: any free one) [8765]")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="print the address instead of opening it"
+    )
+
+
 def _add_sweep_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "sweep",
@@ -168,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(commands)
     _add_toy_parser(commands)
+    _add_playground_parser(commands)
 
     evaluate_parser = commands.add_parser(
         "evaluate",
@@ -237,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
             train(_train_config(args), resume=args.resume, progress=not args.no_progress)
         elif args.command == "toy":
             toy(_toy_config(args), frames=args.frames, gif=args.gif)
+        elif args.command == "playground":
+            from mytorch.playground import serve
+
+            serve(host=args.host, port=args.port, open_browser=not args.no_browser)
         elif args.command == "evaluate":
             report = evaluate(args.model, args.dataset, args.data_dir)
             if args.json:

@@ -49,6 +49,7 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
     ("configuration", 6, ("mytorch.config", "mytorch.toy_config", "mytorch.constraints")),
     ("workflows", 7, ("mytorch.workflows",)),
     ("integrations", 8, ("mytorch.integrations",)),
+    ("playground", 8, ("mytorch.playground",)),
     ("command line", 9, ("mytorch.cli",)),
     ("entry points", 10, ("mytorch.__main__",)),
 ]
