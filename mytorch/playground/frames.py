@@ -20,8 +20,8 @@ from mytorch.nn.functional import softmax
 __all__ = ["OUTPUT_GRID", "UNIT_GRID", "data_points", "extent", "frame", "layer_outputs"]
 
 #: Grid points per axis of the output's picture and of each unit's.
-OUTPUT_GRID = 64
-UNIT_GRID = 24
+OUTPUT_GRID = 48
+UNIT_GRID = 20
 
 
 def extent(points: np.ndarray) -> float:

@@ -41,7 +41,8 @@ __all__ = ["FRAMES_PER_SECOND", "MAX_MESSAGE", "Connection"]
 FRAMES_PER_SECOND = 20
 #: The largest message accepted from the page, in characters.
 MAX_MESSAGE = 16_384
-#: Seconds between two looks inside a step while playing.
+#: Seconds between two looks inside a step while playing (at least; more for a network
+#: whose finite-difference check takes long: at most a tenth of the time goes to it).
 INSIDE_EVERY = 1.5
 
 
@@ -170,7 +171,7 @@ class Connection:
     async def _train(self) -> None:
         """While playing: train, and send a frame at most FRAMES_PER_SECOND a second."""
         interval = 1.0 / FRAMES_PER_SECOND
-        owed, last_inside = 0.0, time.monotonic()
+        owed, last_inside, inside_cost = 0.0, time.monotonic(), 0.0
         last = time.monotonic()
         while True:
             if self.session is not None and self.store.is_idle(self.session):
@@ -187,19 +188,23 @@ class Connection:
                 owed = 0.0
                 continue
             started = time.monotonic()
-            # Steps owed at this speed since the last frame (at most a second's worth).
-            owed = min(owed + self.speed * (started - last), float(self.speed))
+            # Steps owed at this speed since the last frame, at most two frames' worth: a
+            # machine slower than the speed trains slower, but the frames keep coming.
+            owed = min(owed + self.speed * (started - last), max(1.0, 2 * self.speed * interval))
             last = started
             steps = int(owed)
             owed -= steps
             session = self.session
+            if session.step_seconds:  # no more training than about one frame's time
+                steps = min(steps, max(1, int(interval / session.step_seconds)))
             if steps:
                 await to_thread.run_sync(session.advance, steps)
             await self._frame()
             if session.finished:
                 self.playing = False
                 await self._inside()
-            elif time.monotonic() - last_inside > INSIDE_EVERY:
+            elif time.monotonic() - last_inside > max(INSIDE_EVERY, 10 * inside_cost):
                 last_inside = time.monotonic()
                 await self._inside()
+                inside_cost = time.monotonic() - last_inside
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))

@@ -75,6 +75,9 @@ def serve(
             file=sys.stderr,
         )
     server, sock, url = _server(host, port)
+    from mytorch.playground.session import warm_up
+
+    threading.Thread(target=warm_up, daemon=True).start()
     print(f"MyTorch playground at {url}  (Ctrl+C stops it)", file=stream, flush=True)
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()

@@ -27,7 +27,7 @@ from mytorch.trainer import TrainingDivergedError
 from mytorch.workflows.targets import two_class_loss
 from mytorch.workflows.toy import toy_data, toy_trainer
 
-__all__ = ["LossCurves", "Session"]
+__all__ = ["LossCurves", "Session", "warm_up"]
 
 #: Epochs of diagnostics kept (the advice reads the last epoch and a median over these).
 DIAGNOSTIC_EPOCHS = 20
@@ -87,6 +87,8 @@ class Session:
         self.lock = threading.Lock()
         self.last_seen = time.monotonic()
         self.selected = 0
+        #: Seconds one training step takes here (a running average), or None.
+        self.step_seconds: float | None = None
         self.reset(setup)
 
     # ------------------------------------------------------------ the run
@@ -120,6 +122,7 @@ class Session:
             self.advice: list[str] = []
             self.table = ""
             self.error: str | None = None
+            self._measured: tuple | None = None
             self.selected = min(self.selected, len(X) - 1)
             self._record()
 
@@ -145,12 +148,18 @@ class Session:
         ran = 0
         with self.lock:
             self.trainer.set_training(True)
+            started = time.perf_counter()
             try:
                 while ran < steps and not self.finished:
                     self._step()
                     ran += 1
             except TrainingDivergedError as error:
                 self.error = f"training stopped: {error}"
+            if ran:
+                took = (time.perf_counter() - started) / ran
+                self.step_seconds = (
+                    took if self.step_seconds is None else (0.8 * self.step_seconds + 0.2 * took)
+                )
             self._record()
         return ran
 
@@ -190,8 +199,18 @@ class Session:
     def _record(self) -> None:
         step = self.trainer.step_count
         if self.curves.wants(step):
-            train, test = self.losses()
+            (train, _), (test, _) = self.measured()
             self.curves.add(step, train, test)
+
+    def measured(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(loss, accuracy) on the training and the test points, after this step
+        (computed once per step: the curves and the frame both ask)."""
+        step = self.trainer.step_count
+        if self._measured is None or self._measured[0] != step:
+            train = self.evaluate(self.inputs, self.targets, self.labels)
+            test = self.evaluate(self.test_inputs, self.test_targets, self.test_labels)
+            self._measured = (step, train, test)
+        return self._measured[1], self._measured[2]
 
     def evaluate(self, inputs: np.ndarray, targets: np.ndarray, labels: np.ndarray) -> tuple:
         """(loss, accuracy) of the model in evaluation mode on a set of points."""
@@ -208,18 +227,9 @@ class Session:
             model.train(was_training)
         return loss, float(np.mean(np.argmax(logits, axis=1) == labels))
 
-    def losses(self) -> tuple[float, float]:
-        """Training and test loss now."""
-        train = self.evaluate(self.inputs, self.targets, self.labels)[0]
-        test = self.evaluate(self.test_inputs, self.test_targets, self.test_labels)[0]
-        return train, test
-
     def status(self) -> dict[str, Any]:
         """Where the run is: step, epoch, losses, accuracies, learning rate, advice."""
-        train_loss, train_accuracy = self.evaluate(self.inputs, self.targets, self.labels)
-        test_loss, test_accuracy = self.evaluate(
-            self.test_inputs, self.test_targets, self.test_labels
-        )
+        (train_loss, train_accuracy), (test_loss, test_accuracy) = self.measured()
         return {
             "step": self.trainer.step_count,
             "epoch": self.epoch,
@@ -240,3 +250,14 @@ class Session:
 def _plain(value: float) -> float | None:
     """A number for JSON: NaN and inf become None."""
     return value if np.isfinite(value) else None
+
+
+def warm_up() -> None:
+    """Take one step with every optimiser on a tiny run, so that their compiled loops
+    (``mytorch[fast]``) are built before a learner presses play, not during it."""
+    from mytorch.config import OPTIMIZERS
+    from mytorch.playground.checks import parse_setup
+
+    for name in OPTIMIZERS:
+        page = {"points": 20, "hidden": [1], "optimizer": name, "batch_size": 1}
+        Session(parse_setup(page), "warm-up").advance(1)
