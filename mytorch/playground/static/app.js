@@ -205,7 +205,7 @@ function buildControls(options) {
   $("play").addEventListener("click", () => {
     setPlaying(!state.playing);
     send({ type: state.playing ? "play" : "pause" });
-    if (state.playing) status("Training…");
+    status(state.playing ? "Training…" : "Paused: press play, or one step.");
   });
   $("step").addEventListener("click", () => { setPlaying(false); send({ type: "step" }); });
   $("reset").addEventListener("click", () => { setPlaying(false); send({ type: "reset" }); });
