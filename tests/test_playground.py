@@ -97,6 +97,7 @@ def test_a_sessions_steps_are_the_trainers_steps_bit_for_bit(page):
         np.testing.assert_array_equal(value, expected[key], err_msg=key)
 
 
+@pytest.mark.slow  # runs `mytorch toy`, which draws a picture
 def test_the_command_trains_the_model_the_page_exports(tmp_path, capsys):
     session = Session(parse_setup({**SMALL, "features": ["x1", "sin_x2"], "noise": 0.2}), "s")
     session.advance(10_000)

@@ -89,6 +89,7 @@ def circles_model(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # trains with `mytorch toy` (shared fixture, ~3 s)
 def test_the_toy_model_records_its_features_and_separates_circles_without_hidden_layer(
     circles_model,
 ):
@@ -99,6 +100,7 @@ def test_the_toy_model_records_its_features_and_separates_circles_without_hidden
     assert model[0].in_features == 2
 
 
+@pytest.mark.slow  # trains with `mytorch toy` (shared fixture, ~3 s)
 def test_predict_applies_the_models_features_to_raw_points(circles_model, tmp_path, capsys):
     points = tmp_path / "points.csv"
     points.write_text("x1,x2\n0.0,0.1\n0.95,0.2\n-0.3,-0.2\n1.0,-0.1\n")
@@ -135,6 +137,7 @@ def test_predict_applies_the_models_features_to_raw_points(circles_model, tmp_pa
     assert "computes its inputs ['x1_sq', 'x2_sq'] from 2-D points" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # trains with `mytorch toy` (shared fixture, ~3 s)
 def test_evaluate_draws_the_runs_test_points_again_and_applies_the_features(circles_model):
     from mytorch.workflows.evaluate import evaluate
     from mytorch.workflows.toy import toy_data

@@ -97,9 +97,10 @@ const Draw = (() => {
   function layout(sizes, width, height) {
     const columns = sizes.length;
     const node = Math.min(40, Math.floor((height - 20) / (Math.max(...sizes) * 1.25)));
-    const spacing = width / columns;
+    const margin = 50; // room for the input features' names
+    const spacing = (width - margin) / columns;
     return sizes.map((count, c) => {
-      const x = spacing * (c + 0.5);
+      const x = margin + spacing * (c + 0.5);
       const gap = node * 1.25;
       const top = height / 2 - (gap * count) / 2 + (gap - node) / 2;
       return Array.from({ length: count }, (_, i) => ({ x, y: top + i * gap, size: node }));
