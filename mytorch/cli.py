@@ -1,9 +1,10 @@
-"""The ``mytorch`` command line: train, toy, evaluate, predict and sweep.
+"""The ``mytorch`` command line: train, toy, playground, evaluate, predict and sweep.
 
 This module parses arguments and calls the workflows (``mytorch/workflows``) and the
 sweeps (``mytorch/integrations/sweep``); it holds no training logic. The options of
-``mytorch train`` are made from the configuration's table (:data:`mytorch.config.SETTINGS`):
-one flag per setting, with its help text, group and argument type. Settings come from
+``mytorch train`` and ``mytorch toy`` are made from the configuration's table
+(:data:`mytorch.config.SETTINGS`): one flag per setting, with its help text, group and
+argument type. Settings come from
 defaults < a TOML config file (``--config``) < flags.
 
 Exit status: 0 on success, 2 on a bad argument, setting or file (one line on stderr,
@@ -19,17 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from mytorch.config import (
-    ACTIVATIONS,
-    INITS,
-    OPTIMIZERS,
-    SETTINGS,
     Setting,
     TrainConfig,
     read_settings,
+    settings_for,
 )
-from mytorch.constraints import Boolean, Interval, NoneOr, Options, PositiveInts
+from mytorch.constraints import Boolean, Interval, NoneOr, OptionList, Options, PositiveInts
 from mytorch.integrations.sweep import run_sweep
 from mytorch.serialization import ModelFileError
+from mytorch.toy_config import ToyConfig, toy_settings
 from mytorch.trainer import TrainingDivergedError
 from mytorch.version import __version__
 from mytorch.workflows.evaluate import evaluate, predict
@@ -64,6 +63,8 @@ def _argument_type(setting: Setting) -> dict[str, Any]:
         return {**options, "choices": constraint.choices}
     if isinstance(constraint, PositiveInts):
         return {**options, "type": int, "nargs": "*"}
+    if isinstance(constraint, OptionList):
+        return {**options, "choices": constraint.choices, "nargs": "+"}
     if isinstance(constraint, Interval):
         return {**options, "type": constraint.kind}
     return options  # text
@@ -73,6 +74,21 @@ def _help(setting: Setting) -> str:
     default = setting.default
     shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
     return setting.help.format(default=shown)
+
+
+def _add_settings(parser: Any, settings: dict[str, Setting], run_options: dict) -> None:
+    """One flag per setting, in its group, with ``run_options`` after the settings named."""
+    groups: dict[str, Any] = {}
+    for setting in settings.values():
+        if setting.group not in groups:
+            groups[setting.group] = parser.add_argument_group(setting.group)
+        group = groups[setting.group]
+        # default None: "not given", so that a config file's value is not overridden.
+        group.add_argument(
+            setting.flag, default=None, help=_help(setting), **_argument_type(setting)
+        )
+        for flag, options in run_options.get(setting.name, []):
+            group.add_argument(flag, **options)
 
 
 def _add_train_parser(commands: Any) -> None:
@@ -86,47 +102,50 @@ def _add_train_parser(commands: Any) -> None:
     train_parser.add_argument(
         "--config", metavar="FILE", help="TOML file with settings ([train] table or top level)"
     )
-    groups: dict[str, Any] = {}
-    for setting in SETTINGS.values():
-        if setting.group not in groups:
-            groups[setting.group] = train_parser.add_argument_group(setting.group)
-        group = groups[setting.group]
-        # default None: "not given", so that a config file's value is not overridden.
-        group.add_argument(
-            setting.flag, default=None, help=_help(setting), **_argument_type(setting)
-        )
-        for flag, options in _RUN_OPTIONS.get(setting.name, []):
-            group.add_argument(flag, **options)
+    _add_settings(train_parser, settings_for("train"), _RUN_OPTIONS)
+
+
+#: Options of ``mytorch toy`` that are not settings of the run.
+_TOY_OPTIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "out": [
+        (
+            "--frames",
+            {"type": int, "default": 10, "help": "number of pictures, epoch 0 to the last [10]"},
+        ),
+        ("--gif", {"action": "store_true", "help": "also join the frames into boundary.gif"}),
+    ],
+}
 
 
 def _add_toy_parser(commands: Any) -> None:
-    from mytorch.datasets.toy import TOY_DATASETS
-
     toy_parser = commands.add_parser(
         "toy",
         help="train on a 2-D toy data set and save its decision boundary over epochs",
         description="Train an MLP on a 2-D data set (blobs, xor, moons, circles, spirals) "
         "and save pictures of its decision boundary from epoch 0 to the last: "
-        "boundary_000.png, boundary_001.png, ... (and boundary.gif with --gif). "
-        "--hidden with no sizes trains a network without a hidden layer.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "boundary_000.png, boundary_001.png, ... (and boundary.gif with --gif), and the "
+        "model (model.npz). --hidden with no sizes trains a network without a hidden "
+        "layer. The playground's 'command' button writes this command for its run.",
     )
-    add = toy_parser.add_argument
-    add("--dataset", choices=TOY_DATASETS, default="xor", help="which 2-D problem")
-    add("--n-samples", type=int, default=400, help="number of points")
-    add("--noise", type=float, default=0.1, help="std of Gaussian noise on each coordinate")
-    add("--hidden", type=int, nargs="*", default=[8], metavar="UNITS", help="hidden layer sizes")
-    add("--activation", choices=sorted(ACTIVATIONS), default="tanh", help="hidden activation")
-    add("--init", choices=INITS, default="xavier", help="weight initialisation")
-    add("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimiser")
-    add("--lr", type=float, default=0.1, help="learning rate")
-    add("--momentum", type=float, default=0.9, help="SGD/RMSprop momentum")
-    add("--epochs", type=int, default=200, help="training epochs")
-    add("--batch-size", type=int, default=32, help="mini-batch size")
-    add("--frames", type=int, default=10, help="number of pictures, epoch 0 to the last")
-    add("--seed", type=int, default=0, help="seeds the data, weights and shuffling")
-    add("--out", default="runs/toy", help="directory for the pictures")
-    add("--gif", action="store_true", help="also join the frames into boundary.gif (Pillow)")
+    _add_settings(toy_parser, toy_settings(), _TOY_OPTIONS)
+
+
+def _add_playground_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "playground",
+        help="train a network in a local web page and watch every layer",
+        description="Start the playground: a local web page where MyTorch trains a small "
+        "network on 2-D data while you watch its decision boundary, every hidden unit, "
+        "the weights, the losses and back-propagation inside one step. Needs the "
+        "playground extra (pip install 'mytorch[playground]').",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on [127.0.0.1: this machine only]"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="port (0: any free one) [8765]")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="print the address instead of opening it"
+    )
 
 
 def _add_sweep_parser(commands: Any) -> None:
@@ -167,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(commands)
     _add_toy_parser(commands)
+    _add_playground_parser(commands)
 
     evaluate_parser = commands.add_parser(
         "evaluate",
@@ -199,7 +219,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     settings: dict[str, Any] = {}
     if args.config:
         settings.update(read_settings(args.config))
-    for name in SETTINGS:
+    for name in settings_for("train"):
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
@@ -210,20 +230,10 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**settings).validate()
 
 
-def _toy_config(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        dataset=args.dataset,
-        hidden=args.hidden,
-        activation=args.activation,
-        init=args.init,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        out=args.out,
-    )
+def _toy_config(args: argparse.Namespace) -> ToyConfig:
+    """The toy run's settings: its defaults < the flags given."""
+    given = {name: getattr(args, name) for name in toy_settings()}
+    return ToyConfig(**{k: v for k, v in given.items() if v is not None}).validate()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,13 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             train(_train_config(args), resume=args.resume, progress=not args.no_progress)
         elif args.command == "toy":
-            toy(
-                _toy_config(args),
-                frames=args.frames,
-                n_samples=args.n_samples,
-                noise=args.noise,
-                gif=args.gif,
-            )
+            toy(_toy_config(args), frames=args.frames, gif=args.gif)
+        elif args.command == "playground":
+            from mytorch.playground import serve
+
+            serve(host=args.host, port=args.port, open_browser=not args.no_browser)
         elif args.command == "evaluate":
             report = evaluate(args.model, args.dataset, args.data_dir)
             if args.json:

@@ -24,6 +24,7 @@ the sweeps all build on it, and it on none of them.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +34,13 @@ from mytorch.constraints import (
     Constraint,
     Interval,
     NoneOr,
+    OptionList,
     Options,
     PositiveInts,
     Text,
 )
+from mytorch.datasets.features import FEATURES, RAW_FEATURES
+from mytorch.nn.loss import Loss
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,9 +48,11 @@ __all__ = [
     "INITS",
     "OPTIMIZERS",
     "SCHEDULES",
+    "LOSSES",
     "SETTINGS",
     "Setting",
     "TrainConfig",
+    "settings_for",
     "load_toml",
     "read_settings",
 ]
@@ -72,6 +78,27 @@ INITS = ("default", "course", "notes", "xavier", "kaiming")
 #: Precisions a network can train in.
 DTYPES = ("float32", "float64")
 
+#: Losses of ``mytorch.nn`` that cannot train a network's raw outputs, with the reason.
+_NOT_ON_LOGITS = {"NLLLoss": "takes log-probabilities, not the logits a network ends in"}
+
+
+def _loss_name(class_name: str) -> str:
+    """``'CrossEntropyLoss'`` -> ``'cross_entropy'``, ``'MSELoss'`` -> ``'mse'``."""
+    stem = class_name.removesuffix("Loss")
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", stem).lower()
+
+
+#: Losses a two-class network (``mytorch toy``, the playground) can train with, by name:
+#: every loss class ``mytorch.nn`` exports, so that one added there appears here.
+LOSSES: dict[str, type[Loss]] = {
+    _loss_name(name): value
+    for name, value in sorted(vars(nn).items())
+    if isinstance(value, type)
+    and issubclass(value, Loss)
+    and value is not Loss
+    and name not in _NOT_ON_LOGITS
+}
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -93,6 +120,8 @@ class Setting:
         The group of ``mytorch train --help`` it is listed in.
     metavar : str or None
         The flag's placeholder in the help, where the name would not read well.
+    commands : tuple of str
+        The commands that take it: ``"train"`` (and sweeps and estimators), ``"toy"``.
     """
 
     name: str
@@ -101,6 +130,7 @@ class Setting:
     help: str
     group: str
     metavar: str | None = None
+    commands: tuple[str, ...] = ("train",)
 
     @property
     def flag(self) -> str:
@@ -112,8 +142,9 @@ class Setting:
 
         ``mytorch train: --lr expected a positive number, got -1``.
         """
+        command = self.commands[0]
         return ValueError(
-            f"mytorch train: {self.flag} expected {self.constraint.describe()}, got {value!r}"
+            f"mytorch {command}: {self.flag} expected {self.constraint.describe()}, got {value!r}"
         )
 
 
@@ -124,6 +155,7 @@ def _settings(*settings: Setting) -> dict[str, Setting]:
 _POSITIVE_INT = Interval(int, 1, None)
 _POSITIVE_NUMBER = Interval(float, 0, None, closed="neither")
 _NON_NEGATIVE_NUMBER = Interval(float, 0, None, closed="left")
+_TOY = ("toy",)
 
 #: Every setting of ``mytorch train``, in the order ``mytorch train --help`` lists them.
 SETTINGS: dict[str, Setting] = _settings(
@@ -157,6 +189,47 @@ SETTINGS: dict[str, Setting] = _settings(
         help="standardise features with training statistics",
         group="data",
     ),
+    Setting(
+        "n_samples",
+        400,
+        Interval(int, 2, None),
+        help="training points [{default}]",
+        group="data",
+        commands=_TOY,
+    ),
+    Setting(
+        "test_samples",
+        None,
+        NoneOr(Interval(int, 1, None)),
+        help="fresh test points [as many as --n-samples]",
+        group="data",
+        commands=_TOY,
+    ),
+    Setting(
+        "noise",
+        0.1,
+        _NON_NEGATIVE_NUMBER,
+        help="std of Gaussian noise on each coordinate [{default}]",
+        group="data",
+        commands=_TOY,
+    ),
+    Setting(
+        "features",
+        RAW_FEATURES,
+        OptionList(tuple(FEATURES)),
+        help="the network's inputs, made from each point (x1, x2) [{default}]",
+        group="model",
+        metavar="FEATURE",
+        commands=_TOY,
+    ),
+    Setting(
+        "loss",
+        "cross_entropy",
+        Options(tuple(LOSSES)),
+        help="[{default}]",
+        group="training",
+        commands=_TOY,
+    ),
     # ---------------------------------------------------------------- model
     Setting(
         "hidden",
@@ -167,7 +240,11 @@ SETTINGS: dict[str, Setting] = _settings(
         metavar="UNITS",
     ),
     Setting(
-        "activation", "sigmoid", Options(sorted(ACTIVATIONS)), help="[{default}]", group="model"
+        "activation",
+        "sigmoid",
+        Options(sorted(ACTIVATIONS)),
+        help="[{default}]",
+        group="model",
     ),
     Setting(
         "batch_norm",
@@ -193,8 +270,20 @@ SETTINGS: dict[str, Setting] = _settings(
     ),
     Setting("dtype", "float64", Options(DTYPES), help="[{default}]", group="model"),
     # ---------------------------------------------------------------- training
-    Setting("optimizer", "sgd", Options(OPTIMIZERS), help="[{default}]", group="training"),
-    Setting("lr", 0.008, _POSITIVE_NUMBER, help="learning rate [{default}]", group="training"),
+    Setting(
+        "optimizer",
+        "sgd",
+        Options(OPTIMIZERS),
+        help="[{default}]",
+        group="training",
+    ),
+    Setting(
+        "lr",
+        0.008,
+        _POSITIVE_NUMBER,
+        help="learning rate [{default}]",
+        group="training",
+    ),
     Setting(
         "momentum",
         0.9,
@@ -202,7 +291,13 @@ SETTINGS: dict[str, Setting] = _settings(
         help="SGD/RMSprop momentum [{default}]",
         group="training",
     ),
-    Setting("weight_decay", 0.0, _NON_NEGATIVE_NUMBER, help="L2 penalty [0]", group="training"),
+    Setting(
+        "weight_decay",
+        0.0,
+        _NON_NEGATIVE_NUMBER,
+        help="L2 penalty [0]",
+        group="training",
+    ),
     Setting(
         "schedule",
         "none",
@@ -237,7 +332,13 @@ SETTINGS: dict[str, Setting] = _settings(
     ),
     Setting("seed", 0, Interval(int, 0, None), help="[{default}]", group="training"),
     # ---------------------------------------------------------------- output
-    Setting("out", "runs/latest", Text(), help="run directory [{default}]", group="output"),
+    Setting(
+        "out",
+        "runs/latest",
+        Text(),
+        help="run directory [{default}]",
+        group="output",
+    ),
     Setting(
         "diagnostics",
         False,
@@ -247,6 +348,14 @@ SETTINGS: dict[str, Setting] = _settings(
         group="output",
     ),
 )
+
+
+def settings_for(command: str) -> dict[str, Setting]:
+    """The settings of :data:`SETTINGS` that ``command`` (``"train"``, ``"toy"``) takes.
+
+    ``mytorch toy`` starts some of them elsewhere (``mytorch.toy_config.toy_settings``).
+    """
+    return {name: s for name, s in SETTINGS.items() if command in s.commands}
 
 
 def _default(name: str) -> Any:
@@ -288,6 +397,11 @@ class TrainConfig:
     dtype: str = _default("dtype")
     out: str = _default("out")
 
+    @classmethod
+    def settings(cls) -> dict[str, Setting]:
+        """The settings the fields are: those of ``mytorch train``."""
+        return settings_for("train")
+
     def validate(self) -> TrainConfig:
         """Check every setting with its constraint; return ``self``.
 
@@ -303,7 +417,7 @@ class TrainConfig:
             expected and what came: ``mytorch train: --lr expected a positive number,
             got -1``.
         """
-        for setting in SETTINGS.values():
+        for setting in self.settings().values():
             value = getattr(self, setting.name)
             if not setting.constraint.is_satisfied_by(value):
                 raise setting.error(value)

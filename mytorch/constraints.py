@@ -35,7 +35,16 @@ from typing import Any
 
 from mytorch.validation import check_number
 
-__all__ = ["Boolean", "Constraint", "Interval", "NoneOr", "Options", "PositiveInts", "Text"]
+__all__ = [
+    "Boolean",
+    "Constraint",
+    "Interval",
+    "NoneOr",
+    "OptionList",
+    "Options",
+    "PositiveInts",
+    "Text",
+]
 
 #: Which ends of an :class:`Interval` belong to it.
 _CLOSED = ("left", "right", "both", "neither")
@@ -251,6 +260,36 @@ class PositiveInts(Constraint):
 
     def __repr__(self) -> str:
         return "PositiveInts()"
+
+
+class OptionList(Constraint):
+    """A non-empty list (or tuple) of some of a few strings, none twice: input features.
+
+    Parameters
+    ----------
+    choices : sequence of str
+        The accepted values, in the order the command line lists them.
+    """
+
+    def __init__(self, choices: Sequence[str]) -> None:
+        self.choices = choices
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return (
+            isinstance(value, (list, tuple))
+            and len(value) > 0
+            and len(set(value)) == len(value)
+            and all(isinstance(v, str) and v in self.choices for v in value)
+        )
+
+    def describe(self) -> str:
+        return f"some of {list(self.choices)!r}, each once"
+
+    def requirement(self, name: str) -> str:
+        return f"{name} to be a non-empty list of some of {list(self.choices)}, each once"
+
+    def __repr__(self) -> str:
+        return f"OptionList({self.choices!r})"
 
 
 class Text(Constraint):

@@ -269,3 +269,20 @@ def peak_memory_stays_small(request):
     after = peak_memory_mb()
     if before is not None:
         assert after - before < limit, f"peak memory grew by {after - before:.0f} MB"
+
+
+# ------------------------------------------------------------------ browser tests in CI
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (CI=true) a skipped browser test is a failure: CI installs Chromium and
+    Selenium, so a skip there means the playground was not tested in a browser."""
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        report.skipped
+        and os.environ.get("CI", "").lower() == "true"
+        and item.get_closest_marker("browser") is not None
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"browser test skipped in CI (CI=true), which must run it: {reason}"

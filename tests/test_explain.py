@@ -162,3 +162,13 @@ def test_record_to_dict_is_json_and_plot_writes_a_png(tmp_path, rng):
 def test_backprop_rejects_something_that_is_not_a_module():
     with pytest.raises(TypeError, match="expected a Module"):
         backprop(lambda x: x, np.zeros((1, 2)), np.array([0]))
+
+
+def test_backprop_checks_a_network_with_in_place_activations():
+    # The model builder asks for in-place activations after a Linear; the finite
+    # differences must not let them overwrite the perturbed value or a recorded input.
+    model = nn.Sequential(
+        nn.Linear(2, 3, rng=0), nn.Tanh(inplace=True), nn.Linear(3, 2, rng=1), nn.ReLU(inplace=True)
+    )
+    record = backprop(model, np.array([[0.4, -0.7]]), np.array([1]))
+    assert record.checked and record.passed, record

@@ -164,6 +164,7 @@ def test_mytorch_toy_trains_xor_and_saves_the_boundary_series(tmp_path, capsys):
         "boundary_001.png",
         "boundary_002.png",
         "boundary_003.png",
+        "model.npz",  # the trained model too (with its input features in the metadata)
     ]
     printed = capsys.readouterr().out
     line = next(ln for ln in printed.splitlines() if ln.startswith("after 60 epochs"))

@@ -3,6 +3,7 @@
 
     python3 tools/run.py train [mytorch train flags...]   # the main job
     python3 tools/run.py test  [pytest flags...]          # the whole test suite
+    python3 tools/run.py playground [--port N ...]        # the learner's web page
 
 Needs only ``python3`` (with its standard ``venv`` module). The environment lives in
 ``.venv/`` at the repository root and is (re)installed from ``pyproject.toml`` when
@@ -20,7 +21,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-EXTRAS = {"train": "cli", "test": "test,cli", "bench": "bench,cli"}
+EXTRAS = {
+    "train": "cli",
+    "test": "test,cli",
+    "bench": "bench,cli",
+    "playground": "playground,cli",
+}
 
 
 def _python() -> Path:
@@ -61,6 +67,8 @@ def main(argv: list[str]) -> int:
         args = [python, "-m", "mytorch", "train", *rest]
     elif command == "test":
         args = [python, "-m", "pytest", *rest]
+    elif command == "playground":
+        args = [python, "-m", "mytorch", "playground", *rest]
     else:
         args = [python, str(ROOT / "bench" / "bench.py"), *rest]
     return subprocess.run(args, cwd=ROOT).returncode

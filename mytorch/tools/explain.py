@@ -345,6 +345,9 @@ def _check(
 
     def loss_from(start: int, value: np.ndarray) -> float:
         """The loss when ``value`` goes into module ``start`` (``len(children)``: the loss)."""
+        # A copy: an in-place activation (``nn.Tanh(inplace=True)``) would overwrite the
+        # array being perturbed, or the recorded input of a step.
+        value = np.array(value, copy=True)
         for generator, state in zip(generators, rng_before, strict=True):
             generator.bit_generator.state = state
         # Modules before ``start`` drew from their generators in the recorded pass; run

@@ -9,7 +9,9 @@ arguments and calls them:
   epoch-printer callbacks);
 * :mod:`~mytorch.workflows.evaluate`: ``mytorch evaluate`` and ``mytorch predict``, and
   the test report of a model;
-* :mod:`~mytorch.workflows.toy`: ``mytorch toy``;
+* :mod:`~mytorch.workflows.toy`: ``mytorch toy`` (and the run the playground steps);
+* :mod:`~mytorch.workflows.targets`: a loss of ``mytorch.nn`` on two logits, and the
+  targets it takes;
 * :mod:`~mytorch.workflows.report`: printing the report and writing the run directory's
   JSON, CSV and pictures.
 

@@ -1,7 +1,8 @@
 """``mytorch evaluate`` and ``mytorch predict``, and the test report of a model.
 
 A saved model carries what it needs to be used again (``mytorch.save``'s metadata):
-its class names, the feature scaling it was trained with, and the run's config, which
+its class names, the input features it computes from 2-D points (``mytorch toy`` and
+the playground), the feature scaling it was trained with, and the run's config, which
 names the data set it came from.
 """
 
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from mytorch import nn
+from mytorch.datasets.features import feature_map
+from mytorch.datasets.toy import TOY_DATASETS
 from mytorch.metrics import confusion_matrix, precision_recall_f1
 from mytorch.serialization import atomic_write, load
 from mytorch.workflows.build import apply_scaling
@@ -111,10 +114,14 @@ def evaluate(
     config = meta.get("config", {})
     # The config keeps the data set as given (a CSV's path); the metadata only its name.
     name = dataset or config.get("dataset") or meta.get("dataset", "digits")
-    data = load_dataset(name, root=data_dir or config.get("data_dir"), dtype=header["dtype"])
-    X = apply_scaling(data.X_test, meta.get("scaling"))
-    classes = list(meta.get("classes") or data.classes)
-    report = score(model, X, data.y_test, classes)
+    if name in TOY_DATASETS and name == config.get("dataset"):
+        X_test, y_test, names = _toy_test_points(config, header["dtype"])
+    else:
+        data = load_dataset(name, root=data_dir or config.get("data_dir"), dtype=header["dtype"])
+        X_test, y_test, names = data.X_test, data.y_test, data.classes
+    X = apply_scaling(_features(X_test, meta, "mytorch evaluate"), meta.get("scaling"))
+    classes = list(meta.get("classes") or names)
+    report = score(model, X, y_test, classes)
     print_report(report, classes, stream)
     return report
 
@@ -145,7 +152,7 @@ def predict(model_path: str, input_path: str, output_path: str, stream: Any = No
 
     model, header = load_model(model_path)
     meta = header["metadata"]
-    X = _read_features(input_path, np.dtype(header["dtype"]))
+    X = _features(_read_features(input_path, np.dtype(header["dtype"])), meta, "mytorch predict")
     # The first module that runs says how many features it takes (a Linear does).
     n_features = model.forward_chain()[0][1].get_config().get("in_features")
     if n_features is not None and X.shape[1] != n_features:
@@ -164,6 +171,29 @@ def predict(model_path: str, input_path: str, output_path: str, stream: Any = No
         writer.writerow([label, classes[label], *(f"{p:.6g}" for p in row)])
     atomic_write(output_path, lambda file: file.write(buffer.getvalue().encode()))
     print(f"Wrote {len(probabilities)} predictions to {output_path}", file=stream)
+
+
+def _features(X: np.ndarray, meta: dict, where: str) -> np.ndarray:
+    """The model's inputs: ``X`` itself, or the features its metadata names of the 2-D
+    points ``X`` (a model of ``mytorch toy`` or the playground)."""
+    names = meta.get("features")
+    if not names:
+        return X
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(
+            f"{where}: the model computes its inputs {names} from 2-D points (x1, x2); "
+            f"expected 2 columns, got {X.shape[-1]}"
+        )
+    return feature_map(X, names)
+
+
+def _toy_test_points(config: dict, dtype: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The fresh test points of the toy run ``config`` (a model's saved settings)."""
+    from mytorch.toy_config import ToyConfig
+    from mytorch.workflows.toy import toy_data
+
+    _, (X, y) = toy_data(ToyConfig(**config))
+    return X.astype(dtype), y, ["0", "1"]
 
 
 def _read_features(path: str, dtype: np.dtype) -> np.ndarray:
