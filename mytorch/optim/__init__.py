@@ -19,7 +19,7 @@ Examples
 ...     sched.step()
 """
 
-from mytorch.optim import lr_scheduler
+from mytorch.optim import lr_scheduler, swa_utils
 from mytorch.optim.adadelta import Adadelta, NotesAdadelta
 from mytorch.optim.adagrad import Adagrad
 from mytorch.optim.adam import Adam, AdamW, NotesAdam
@@ -38,4 +38,5 @@ __all__ = [
     "RMSprop",
     "SGD",
     "lr_scheduler",
+    "swa_utils",
 ]
