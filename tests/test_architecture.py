@@ -36,7 +36,11 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
     ("optimiser kernels", 1, ("mytorch.optim.kernels",)),
     ("nn core", 2, ("mytorch.nn",)),
     ("optimisers", 3, ("mytorch.optim",)),
-    ("data", 3, ("mytorch.data", "mytorch.datasets", "mytorch.preprocessing")),
+    (
+        "data",
+        3,
+        ("mytorch.data", "mytorch.datasets", "mytorch.preprocessing", "mytorch.augmentation"),
+    ),
     ("metrics", 3, ("mytorch.metrics",)),
     ("files", 3, ("mytorch.files", "mytorch.checkpoint", "mytorch.serialization")),
     ("speed tier", 4, ("mytorch.compiled",)),
