@@ -42,6 +42,13 @@ def set_threads(threads: int):
 
     import mytorch
 
+    try:
+        # numba's np.dot (MyTorch's compiled epoch) calls SciPy's own OpenBLAS: load it now
+        # so that it is limited too. Left at its default, two threads spinning on a busy
+        # machine made the compiled+numba runs 25x slower.
+        import scipy.linalg  # noqa: F401
+    except ImportError:
+        pass
     limiter = threadpool_limits(limits=threads)
     # MyTorch's own pool, for elementwise optimiser passes over large weights (PyTorch
     # spreads those over its intra-op threads too).
