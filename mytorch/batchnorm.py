@@ -76,6 +76,8 @@ class BatchNorm(nn.BatchNorm1d):
            [ 1.,  1.]])
     """
 
+    input_ndim = 2  # the course's layout: a batch (N, F), never reshaped
+
     def __init__(
         self,
         in_feature: int,

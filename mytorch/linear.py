@@ -86,6 +86,7 @@ class Linear(nn.Linear):
     """
 
     skips_input_grad = False  # the course's backward always returns dx
+    input_ndim = 2  # the course's layout: a batch (N, in_feature), never reshaped
 
     def __init__(
         self,

@@ -24,6 +24,7 @@ from mytorch.nn.loss import (
     NLLLoss,
 )
 from mytorch.nn.loss import Loss as Criterion
+from mytorch.validation import check_float_array, check_probabilities
 
 __all__ = [
     "Criterion",
@@ -60,6 +61,15 @@ class SoftmaxCrossEntropy(CrossEntropyLoss):
         self.sm: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Return the per-sample losses of logits x (batch, C) against one-hot y (batch, C).
+
+        The course fixes the layout: 2-D logits, and labels that are one-hot (or
+        probability) rows summing to 1, or class indices (batch,).
+        """
+        name = type(self).__name__
+        check_float_array(x, name, ndim=2, name="output")
+        if isinstance(y, np.ndarray) and y.dtype.kind == "f":
+            check_probabilities(y, name, shape=x.shape, dtype=x.dtype)
         loss = super().forward(x, y)
         self.sm = self._probs
         return loss

@@ -132,7 +132,7 @@ def _declared_size(spec: Any, where: str, depth: int = 0) -> int:
         bias = size("out_features") if spec.get("bias", True) is True else 0
         return size("in_features") * size("out_features") + bias
     if kind == "BatchNorm1d":
-        affine = 2 if spec.get("affine", True) else 0
+        affine = (1 + (spec.get("bias", True) is not False)) if spec.get("affine", True) else 0
         tracked = 2 if spec.get("track_running_stats", True) else 0
         return (affine + tracked) * size("num_features")
     return 0

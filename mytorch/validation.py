@@ -152,10 +152,15 @@ def check_float_array(
                 f"of shape {x.shape}{hint}"
             )
     if features is not None and (x.ndim == 0 or x.shape[-1] != features):
-        got = x.shape[-1] if x.ndim else "none"
+        if x.ndim == 0:
+            raise ValueError(
+                f"{where}: expected {name} with {features} features on its last axis "
+                f"(shape (*, {features})), got a 0-D array"
+            )
+        layout = f"(N, {features})" if x.ndim == 2 else f"(*, {features})"
         raise ValueError(
-            f"{where}: expected {name} with {features} features (shape (N, {features})), "
-            f"got shape {x.shape} ({got} features)"
+            f"{where}: expected {name} with {features} features (shape {layout}), "
+            f"got shape {x.shape} ({x.shape[-1]} features)"
         )
     if not allow_empty and x.ndim > 0 and x.shape[0] == 0:
         raise ValueError(f"{where}: expected a non-empty batch, got {name} of shape {x.shape}")
@@ -351,6 +356,15 @@ def require_forward(value: Any, where: str) -> None:
         raise RuntimeError(f"{where}: backward() called before forward(); run forward first")
 
 
+def check_device(device: Any, where: str) -> None:
+    """Accept PyTorch's ``device`` argument where it means the CPU (None or 'cpu')."""
+    if not (device is None or (isinstance(device, str) and device == "cpu")):
+        raise ValueError(
+            f"{where}: expected device None or 'cpu' (MyTorch computes with NumPy on the "
+            f"CPU), got {device!r}"
+        )
+
+
 def check_rng(rng: Any, where: str) -> np.random.Generator:
     """Return ``rng`` as a ``numpy.random.Generator``, or raise naming ``where``.
 
@@ -381,10 +395,11 @@ def check_sequence(value: Any, where: str, name: str) -> list:
 
 
 def check_weights(weight: Any, where: str, name: str = "weight") -> np.ndarray:
-    """Return ``weight`` (array-like) as a float array if all its values are finite and >= 0.
+    """Return ``weight`` (array-like) as a float64 array if all its values are finite.
 
-    For loss weights (per class, per element, ``pos_weight``): a negative or NaN weight
-    would silently turn the loss and its gradient into nonsense.
+    For loss weights (per class, per element, ``pos_weight``). Any real value is
+    accepted, negative ones too, as in PyTorch; NaN or inf would silently turn the loss
+    and its gradient into NaN.
     """
     try:
         array = np.asarray(weight, dtype=np.float64)
@@ -392,8 +407,6 @@ def check_weights(weight: Any, where: str, name: str = "weight") -> np.ndarray:
         raise TypeError(
             f"{where}: expected {name} to be an array of numbers, got {weight!r}"
         ) from None
-    if array.size and not (np.isfinite(array).all() and array.min() >= 0):
-        raise ValueError(
-            f"{where}: expected {name} to hold finite values >= 0, got {array.tolist()}"
-        )
+    if array.size and not np.isfinite(array).all():
+        raise ValueError(f"{where}: expected {name} to hold finite numbers, got {array.tolist()}")
     return array

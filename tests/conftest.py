@@ -150,6 +150,7 @@ def torch_twin(module) -> torch.nn.Module:
             affine=module.affine,
             track_running_stats=module.track_running_stats,
             dtype=f64,
+            bias=not (module.affine and module.bias is None),
         )
     if isinstance(module, BatchNorm):
         raise TypeError("the course BatchNorm has no torch twin (biased running variance)")

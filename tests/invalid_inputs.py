@@ -22,8 +22,8 @@ tables. The command line has tables of its own in test_cli.py (``CLI_CASES``,
 problem on stderr.
 
 ``test_case_count`` in test_validation.py imports the modules in ``TABLE_MODULES`` and
-``CLI_MODULE``, prints how many cases run and fails if they shrink below 150: 650 at the
-time of writing, 604 library cases over 44 entry points and 46 command-line cases. It
+``CLI_MODULE``, prints how many cases run and fails if they shrink below 150: 692 at the
+time of writing, 646 library cases over 44 entry points and 46 command-line cases. It
 also fails when a module defines a table without being listed in ``TABLE_MODULES``.
 
 Where the cases live: test_linear.py (``nn.Linear``, the course ``Linear``),
@@ -183,6 +183,41 @@ BAD_MATRICES: dict[str, tuple[object, type[Exception], str]] = {
     "None": (None, TypeError, r"expected input to be a numpy.ndarray, got NoneType"),
 }
 
+#: How the rank cases of ``BAD_MATRICES`` change for a layer taking (*, 3) input, as
+#: PyTorch's Linear does (None: the input is valid there): only a 0-d input lacks the
+#: feature axis, and a (4, 3, 1) array has 1 feature.
+ANY_LEADING_AXES = {
+    "rank 1": None,
+    "rank 3": (
+        np.ones((4, 3, 1)),
+        ValueError,
+        r"expected input with 3 features \(shape \(\*, 3\)\), got shape \(4, 3, 1\) "
+        r"\(1 features\)",
+    ),
+    "rank 0": (
+        np.array(1.0),
+        ValueError,
+        r"expected input with 3 features on its last axis.*got a 0-D array",
+    ),
+}
+
+#: The same for a layer taking (N, 3) or (N, 3, L) input, as PyTorch's BatchNorm1d.
+CHANNELS_FIRST = {
+    "rank 1": (np.ones(3), ValueError, r"expected input to be 2-D or 3-D, got a 1-D array"),
+    "rank 3": None,
+    "rank 0": (np.array(1.0), ValueError, r"expected input to be 2-D or 3-D, got a 0-D array"),
+    "rank 4": (
+        np.ones((4, 3, 2, 2)),
+        ValueError,
+        r"expected input to be 2-D or 3-D, got a 4-D array",
+    ),
+    "3-D, feature count": (
+        np.ones((4, 5, 2)),
+        ValueError,
+        r"expected input with 3 features \(shape \(N, 3\) or \(N, 3, L\)\).*5 features",
+    ),
+}
+
 #: The subset that applies to layers taking any shape (activations, dropout).
 ANY_SHAPE_BAD = (
     "object dtype",
@@ -203,11 +238,18 @@ def add_matrix_layer_cases(
     layer_name: str,
     *,
     backward: bool = True,
+    ranks: dict[str, tuple[object, type[Exception], str] | None] | None = None,
 ) -> None:
     """Every ``BAD_MATRICES`` input into ``make()``, a layer taking (N, 3) float64 input
     whose messages start with ``layer_name``; with ``backward``, also backward before
-    forward and a delta of the wrong shape or holding NaN."""
-    for bad, (x, error, pattern) in BAD_MATRICES.items():
+    forward and a delta of the wrong shape or holding NaN. ``ranks`` replaces or adds
+    cases for a layer taking other ranks too (``ANY_LEADING_AXES``, ``CHANNELS_FIRST``;
+    None drops a case whose input is valid there)."""
+    cases = {**BAD_MATRICES, **(ranks or {})}
+    for bad, bad_case in cases.items():
+        if bad_case is None:
+            continue
+        x, error, pattern = bad_case
         table.case(
             entry, bad, lambda make=make, x=x: make()(x), error, rf"^{layer_name}: {pattern}"
         )

@@ -81,6 +81,33 @@ def test_activation_forward_and_grad_input_match_torch(name, batch, mode, rng, c
     close(ours.backward(grad_output), x_t.grad, "grad_input")
 
 
+# Every activation on inputs of other ranks (dim=1 needs two axes, in both libraries).
+OTHER_SHAPES = [
+    pytest.param(name, shape, id=f"{name}-{shape}")
+    for name in ACTIVATIONS
+    for shape in [(), (5,), (2, 3, 4), (2, 1, 3, 2)]
+    if not ("dim=1" in name and len(shape) < 2)
+]
+
+
+@pytest.mark.parametrize(("name", "shape"), OTHER_SHAPES)
+def test_activation_takes_any_shape_like_torch(name, shape, rng, close, to_torch):
+    """0-d included: an array comes back, as PyTorch's 0-d tensor (softmax of one value: 1)."""
+    ours = ACTIVATIONS[name]()
+    theirs = to_torch(ours)
+    x = np.asarray(rng.normal(scale=3.0, size=shape))
+    grad_output = np.asarray(rng.normal(size=shape))
+    x_t = torch.tensor(x, requires_grad=True)
+    theirs(x_t).backward(torch.from_numpy(grad_output))
+
+    y = ours(x)
+    assert isinstance(y, np.ndarray) and y.shape == shape and y.dtype == np.float64
+    close(y, theirs(torch.from_numpy(x)), "output")
+    grad = ours.backward(grad_output)
+    assert isinstance(grad, np.ndarray) and grad.shape == shape
+    close(grad, x_t.grad, "grad_input")
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_course_state_and_derivative_match_torch(name, rng, close, to_torch):
     act = ACTIVATIONS[name]()
@@ -266,6 +293,15 @@ case(
     ValueError,
     r"^ELU: expected alpha to be finite, got inf",
 )
+for name in ("LeakyReLU", "ELU"):
+    cls = getattr(nn, name)
+    case(
+        name,
+        "inplace=True",
+        lambda cls=cls: cls(inplace=True),
+        ValueError,
+        rf"^{name}: inplace=True is not supported \(its derivative needs the input",
+    )
 case(
     "GELU",
     "unknown approximate",
@@ -302,6 +338,13 @@ for name in ("Softmax", "LogSoftmax"):
         lambda cls=cls: cls(dim=2)(good()),
         ValueError,
         rf"^{name}: dim 2 is out of range for a 2-D input",
+    )
+    case(
+        name,
+        "dim 1 of a 0-d input",
+        lambda cls=cls: cls(dim=1)(np.array(2.0)),
+        ValueError,
+        rf"^{name}: dim 1 is out of range for a 0-D input",
     )
     case(
         name,

@@ -13,6 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from invalid_inputs import (
+    CHANNELS_FIRST,
     NAN,
     Case,
     CaseTable,
@@ -33,6 +34,7 @@ VARIANTS = {
     "momentum=None": {"momentum": None},
     "track_running_stats=False": {"track_running_stats": False},
     "eps=1e-3,momentum=0.3": {"eps": 1e-3, "momentum": 0.3},
+    "bias=False": {"bias": False},
 }
 
 
@@ -83,9 +85,11 @@ def _step(bn, torch_bn, x, grad_output, close):
     batch_stats = bn.training or not bn.track_running_stats
     scale = dx_term_scale(x, grad_output, gamma, bn.eps) if batch_stats else None
     close(bn.backward(grad_output), x_t.grad, "grad_input", scale=scale)
-    if bn.affine:
-        close(bn.weight.grad, torch_bn.weight.grad, "weight.grad")
-        close(bn.bias.grad, torch_bn.bias.grad, "bias.grad")
+    assert [name for name, _ in bn.named_parameters()] == [
+        name for name, _ in torch_bn.named_parameters()
+    ]
+    for name, param in torch_bn.named_parameters():
+        close(getattr(bn, name).grad, param.grad, f"{name}.grad")
 
 
 @pytest.mark.parametrize("batch", [2, 7, 128])
@@ -124,6 +128,58 @@ def test_batchnorm_eval_uses_running_stats_like_torch(variant, batch, rng, close
         return
     _step(bn, torch_bn, _batch(rng, batch), rng.normal(size=(batch, F)), close)
     _compare_state(bn, torch_bn, close)
+
+
+@pytest.mark.parametrize("length", [1, 3])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_batchnorm_of_n_c_l_input_matches_torch(variant, length, rng, close, to_torch):
+    """(N, C, L): the N L positions are the samples of each of the C features."""
+    bn = nn.BatchNorm1d(F, **VARIANTS[variant])
+    _randomise_affine(bn, rng)
+    torch_bn = to_torch(bn)
+    for training in (True, True, False):
+        bn.train(training)
+        torch_bn.train(training)
+        x = np.moveaxis(_batch(rng, 4 * length).reshape(4, length, F), -1, 1)  # (4, F, L)
+        grad_output = rng.normal(size=x.shape)
+        x_t = torch.tensor(x, requires_grad=True)
+        out_t = torch_bn(x_t)
+        out_t.backward(T(grad_output))
+        out = bn(x)
+        assert out.shape == x.shape
+        close(out, out_t, "output")
+        close(bn.backward(grad_output), x_t.grad, "grad_input")
+        for name, param in torch_bn.named_parameters():
+            close(getattr(bn, name).grad, param.grad, f"{name}.grad")
+        _compare_state(bn, torch_bn, close)
+    bn(x)  # a 2-D batch after a 3-D one
+    assert bn.backward(np.ones((4, F, length))).shape == (4, F, length)
+    assert bn(x[:, :, 0]).shape == (4, F) and bn.backward(np.ones((4, F))).shape == (4, F)
+
+
+def test_batchnorm_without_bias_saves_and_loads(tmp_path, rng, close):
+    import mytorch
+
+    bn = nn.BatchNorm1d(F, bias=False)
+    assert list(bn.state_dict()) == list(torch.nn.BatchNorm1d(F, bias=False).state_dict())
+    bn(_batch(rng, 8))
+    mytorch.save(nn.Sequential(bn), tmp_path / "bn.npz")
+    loaded = mytorch.load(tmp_path / "bn.npz")[0]
+    assert loaded.bias is None and loaded.get_config()["bias"] is False
+    x = _batch(rng, 3)
+    close(loaded(x), bn.eval()(x), "output after loading")
+    assert "bias" not in nn.BatchNorm1d(F).get_config()  # the old form, when bias is on
+
+
+def test_batchnorm_accepts_torch_device_and_dtype_arguments():
+    bn = nn.BatchNorm1d(F, 1e-5, 0.1, True, True, "cpu", np.float32)
+    assert bn.weight.dtype == np.float32
+    assert nn.BatchNorm1d(F, device=None, dtype=None).weight.dtype == np.float64
+
+
+def test_course_batchnorm_keeps_the_course_layout():
+    with pytest.raises(ValueError, match=r"^BatchNorm: expected input to be 2-D, got a 3-D array"):
+        BatchNorm(F)(np.ones((4, F, 2)))
 
 
 def test_batchnorm_eval_does_not_update_running_stats(rng):
@@ -221,8 +277,51 @@ def test_batchnorm_keeps_shape_and_dtype(batch, features, variant, training, dty
 INVALID_INPUTS = CaseTable()
 case = INVALID_INPUTS.case
 
-add_matrix_layer_cases(INVALID_INPUTS, "nn.BatchNorm1d", lambda: nn.BatchNorm1d(3), "BatchNorm1d")
+
+def _after_forward(layer, x):
+    layer(x)
+    return layer
+
+
+add_matrix_layer_cases(
+    INVALID_INPUTS, "nn.BatchNorm1d", lambda: nn.BatchNorm1d(3), "BatchNorm1d", ranks=CHANNELS_FIRST
+)
 add_matrix_layer_cases(INVALID_INPUTS, "course BatchNorm", lambda: BatchNorm(3), "BatchNorm")
+case(
+    "nn.BatchNorm1d",
+    "(1, 3, 1) in training",
+    lambda: nn.BatchNorm1d(3)(np.ones((1, 3, 1))),
+    ValueError,
+    r"^BatchNorm1d: expected more than 1 sample.*got input of shape \(1, 3, 1\)",
+)
+case(
+    "nn.BatchNorm1d",
+    "empty batch (0, 3, 2)",
+    lambda: nn.BatchNorm1d(3)(np.ones((0, 3, 2))),
+    ValueError,
+    r"^BatchNorm1d: expected a non-empty batch, got input of shape \(0, 3, 2\)",
+)
+case(
+    "nn.BatchNorm1d",
+    "delta (N, C) after an (N, C, L) input",
+    lambda: _after_forward(nn.BatchNorm1d(3), np.ones((4, 3, 2))).backward(np.ones((4, 3))),
+    ValueError,
+    r"^BatchNorm1d\.backward: expected delta to be 3-D, got a 2-D array",
+)
+case(
+    "nn.BatchNorm1d",
+    "bias not a bool",
+    lambda: nn.BatchNorm1d(3, bias=1),
+    TypeError,
+    r"^BatchNorm1d: expected bias to be a bool, got 1",
+)
+case(
+    "nn.BatchNorm1d",
+    "device='cuda:0'",
+    lambda: nn.BatchNorm1d(3, device="cuda:0"),
+    ValueError,
+    r"^BatchNorm1d: expected device None or 'cpu'.*got 'cuda:0'",
+)
 case(
     "nn.BatchNorm1d",
     "batch of 1 in training",

@@ -67,6 +67,29 @@ def test_gradcheck_passes_for_module(name):
     assert set(report) == {"input"} | {n for n, _ in module.named_parameters()}
 
 
+#: Modules on inputs of PyTorch's other layouts: (make, input shape).
+OTHER_SHAPES = {
+    "Linear on (2, 3, 4)": (lambda: nn.Linear(4, 3, rng=0), (2, 3, 4)),
+    "Linear on (4,)": (lambda: nn.Linear(4, 3, rng=0), (4,)),
+    "BatchNorm1d on (3, 4, 2)": (lambda: nn.BatchNorm1d(4), (3, 4, 2)),
+    "BatchNorm1d(eval) on (3, 4, 2)": (lambda: _trained_batchnorm().eval(), (3, 4, 2)),
+    "BatchNorm1d(bias=False)": (lambda: nn.BatchNorm1d(4, bias=False), (3, 4)),
+    "Tanh on ()": (nn.Tanh, ()),
+    "GELU on ()": (nn.GELU, ()),
+    "Softmax(dim=0) on ()": (lambda: nn.Softmax(dim=0), ()),
+    "LogSoftmax(dim=2) on (2, 3, 4)": (lambda: nn.LogSoftmax(dim=2), (2, 3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", OTHER_SHAPES)
+def test_gradcheck_passes_for_module_on_other_layouts(name):
+    make, shape = OTHER_SHAPES[name]
+    module = make()
+    x = np.asarray(np.random.default_rng(1).normal(size=shape))
+    report = gradcheck(module, x)
+    assert report.passed, f"{name}\n{report}"
+
+
 LOSSES = {
     "MSELoss": (lambda r: nn.MSELoss(reduction=r), lambda rng: rng.normal(size=(3, 4))),
     "BCEWithLogitsLoss(weight,pos_weight)": (
@@ -87,6 +110,20 @@ LOSSES = {
         lambda r: nn.NLLLoss(weight=np.array([0.5, 1.0, 2.0, 1.5]), reduction=r),
         lambda rng: np.array([2, 0, 2]),
     ),
+    "CrossEntropyLoss(indices,weight<0,ignore_index,label_smoothing)": (
+        lambda r: nn.CrossEntropyLoss(
+            weight=np.array([0.5, -1.0, 2.0, 1.5]), ignore_index=1, reduction=r, label_smoothing=0.2
+        ),
+        lambda rng: np.array([0, 1, 3]),
+    ),
+    "CrossEntropyLoss(probabilities,label_smoothing)": (
+        lambda r: nn.CrossEntropyLoss(reduction=r, label_smoothing=0.3),
+        lambda rng: rng.dirichlet(np.ones(4), size=3),
+    ),
+    "NLLLoss(ignore_index)": (
+        lambda r: nn.NLLLoss(ignore_index=2, reduction=r),
+        lambda rng: np.array([2, 0, 1]),
+    ),
     "MultiMarginLoss(p=1)": (
         lambda r: nn.MultiMarginLoss(p=1, margin=0.7, reduction=r),
         lambda rng: np.array([1, 0, 3]),
@@ -103,6 +140,45 @@ LOSSES = {
 def test_gradcheck_passes_for_loss(name, reduction, rng):
     make_loss, make_target = LOSSES[name]
     report = gradcheck(make_loss(reduction), _x(), make_target(rng))
+    assert report.passed, f"{name}\n{report}"
+
+
+#: Losses of class scores on (N, C, d1, d2) and (C,) outputs: (make, output shape, target).
+LOSS_LAYOUTS = {
+    "CrossEntropyLoss on (2, 4, 3, 2)": (
+        lambda r: nn.CrossEntropyLoss(weight=np.array([0.5, 1.0, 2.0, 1.5]), reduction=r),
+        (2, 4, 3, 2),
+        np.array([[[0, 1], [2, 3], [3, 3]], [[1, 1], [0, 2], [2, 0]]]),
+    ),
+    "CrossEntropyLoss(probabilities) on (2, 4, 3)": (
+        lambda r: nn.CrossEntropyLoss(reduction=r, label_smoothing=0.1),
+        (2, 4, 3),
+        np.moveaxis(np.random.default_rng(2).dirichlet(np.ones(4), size=(2, 3)), -1, 1),
+    ),
+    "NLLLoss(ignore_index) on (2, 4, 3)": (
+        lambda r: nn.NLLLoss(ignore_index=0, reduction=r),
+        (2, 4, 3),
+        np.array([[0, 1, 2], [3, 0, 2]]),
+    ),
+    "CrossEntropyLoss on (4,)": (
+        lambda r: nn.CrossEntropyLoss(reduction=r),
+        (4,),
+        np.array(2),
+    ),
+    "MultiMarginLoss on (4,)": (
+        lambda r: nn.MultiMarginLoss(p=2, reduction=r),
+        (4,),
+        np.array(1),
+    ),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", LOSS_LAYOUTS)
+def test_gradcheck_passes_for_loss_on_other_layouts(name, reduction):
+    make_loss, shape, target = LOSS_LAYOUTS[name]
+    output = np.asarray(np.random.default_rng(3).normal(size=shape))
+    report = gradcheck(make_loss(reduction), output, target)
     assert report.passed, f"{name}\n{report}"
 
 

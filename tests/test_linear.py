@@ -12,7 +12,14 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from invalid_inputs import NAN, Case, CaseTable, add_matrix_layer_cases, assert_raises_a_clear_error
+from invalid_inputs import (
+    ANY_LEADING_AXES,
+    NAN,
+    Case,
+    CaseTable,
+    add_matrix_layer_cases,
+    assert_raises_a_clear_error,
+)
 
 from mytorch import nn
 from mytorch.linear import Linear as CourseLinear
@@ -38,6 +45,39 @@ def test_linear_forward_and_gradients_match_torch(bias, batch, mode, rng, close,
         close(layer.bias.grad, theirs.bias.grad, "bias.grad")
     else:
         assert layer.bias is None and "bias" not in layer.state_dict()
+
+
+@pytest.mark.parametrize("shape", [(6,), (2, 3, 6), (2, 1, 3, 6)], ids=str)
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_linear_takes_any_leading_axes_like_torch(bias, shape, rng, close, to_torch):
+    """(*, in): one sample (in,), or a batch of rows with any leading axes, as PyTorch."""
+    layer = nn.Linear(6, 4, bias=bias, rng=0)
+    theirs = to_torch(layer)
+    x = rng.normal(size=shape)
+    grad_output = rng.normal(size=(*shape[:-1], 4))
+    x_t = torch.tensor(x, requires_grad=True)
+    theirs(x_t).backward(T(grad_output))
+
+    out = layer(x)
+    assert isinstance(out, np.ndarray) and out.shape == (*shape[:-1], 4)
+    close(out, theirs(T(x)), "output")
+    close(layer.backward(grad_output), x_t.grad, "grad_input")
+    close(layer.weight.grad, theirs.weight.grad, "weight.grad")
+    if bias:
+        close(layer.bias.grad, theirs.bias.grad, "bias.grad")
+    assert layer.backward(grad_output, need_input_grad=False) is None
+
+
+def test_linear_accepts_torch_device_and_dtype_arguments():
+    layer = nn.Linear(3, 2, True, "cpu", np.float32, rng=0)
+    assert layer.weight.dtype == np.float32
+    assert nn.Linear(3, 2, device=None, dtype=None).weight.dtype == np.float64
+
+
+def test_course_linear_keeps_the_course_layout():
+    """The course's Linear takes (N, in) only: the handout's layout, nothing reshaped."""
+    with pytest.raises(ValueError, match=r"^Linear: expected input to be 2-D, got a 3-D array"):
+        course_linear()(np.ones((2, 4, 3)))
 
 
 def test_linear_gradients_accumulate_over_backward_calls_like_torch(rng, close, to_torch):
@@ -131,12 +171,34 @@ INVALID_INPUTS = CaseTable()
 case = INVALID_INPUTS.case
 
 
+def _after_forward(layer, x):
+    layer(x)
+    return layer
+
+
 def course_linear() -> CourseLinear:
     return CourseLinear(3, 2, lambda i, o: np.full((i, o), 0.1), lambda o: np.zeros((1, o)))
 
 
-add_matrix_layer_cases(INVALID_INPUTS, "nn.Linear", lambda: nn.Linear(3, 2, rng=0), "Linear")
+add_matrix_layer_cases(
+    INVALID_INPUTS, "nn.Linear", lambda: nn.Linear(3, 2, rng=0), "Linear", ranks=ANY_LEADING_AXES
+)
 add_matrix_layer_cases(INVALID_INPUTS, "course Linear", course_linear, "Linear")
+case(
+    "nn.Linear",
+    "delta of (N, out) for a (2, 4, 3) input",
+    lambda: _after_forward(nn.Linear(3, 2, rng=0), np.ones((2, 4, 3))).backward(np.ones((8, 2))),
+    ValueError,
+    r"^Linear\.backward: expected delta to be 3-D, got a 2-D array",
+)
+case(
+    "nn.Linear",
+    "device='cuda'",
+    lambda: nn.Linear(3, 2, device="cuda"),
+    ValueError,
+    r"^Linear: expected device None or 'cpu' \(MyTorch computes with NumPy on the CPU\), "
+    r"got 'cuda'",
+)
 case(
     "nn.Linear",
     "load_state_dict of wrong shape",

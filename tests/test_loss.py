@@ -240,6 +240,13 @@ def test_loss_keeps_dtype_and_gradient_shape(name, reduction, batch, dtype, seed
 INVALID_INPUTS = CaseTable()
 case = INVALID_INPUTS.case
 
+
+def _after_forward(loss, target=LABELS):
+    """``loss`` after a forward on ``LOGITS`` (4 samples of 3 classes)."""
+    loss(LOGITS, target)
+    return loss
+
+
 CLASS_LOSSES: dict[str, Callable[..., nn.Module]] = {
     "CrossEntropyLoss": nn.CrossEntropyLoss,
     "NLLLoss": nn.NLLLoss,
@@ -291,10 +298,46 @@ for name, make in CLASS_LOSSES.items():
     )
     case(
         name,
-        "output of rank 1",
+        "one sample (C,) with a batch of labels",
         lambda make=make: make()(LOGITS[0], LABELS[:1]),
         ValueError,
-        rf"^{name}: expected output to be 2-D, got a 1-D array",
+        rf"^{name}: expected target of shape \(\), got \(1,\)",
+    )
+    case(
+        name,
+        "output of rank 0",
+        lambda make=make: make()(np.array(0.5), np.array(0)),
+        ValueError,
+        rf"^{name}: expected output of shape \(C,\)(,| or) \(N, C\).*got a 0-D array",
+    )
+    case(
+        name,
+        "backward(grad_output) an array for reduction='mean'",
+        lambda make=make: _after_forward(make()).backward(np.ones(4)),
+        TypeError,
+        rf"^{name}\.backward: expected grad_output to be a number or a 0-d array \(the loss is "
+        rf"a scalar with reduction='mean'\), got array of shape \(4,\)",
+    )
+    case(
+        name,
+        "backward(grad_output) of the wrong shape for reduction='none'",
+        lambda make=make: _after_forward(make(reduction="none")).backward(np.ones(3)),
+        ValueError,
+        rf"^{name}\.backward: expected grad_output of shape \(4,\) \(the output's\), got \(3,\)",
+    )
+    case(
+        name,
+        "backward(grad_output) NaN",
+        lambda make=make: _after_forward(make()).backward(NAN),
+        ValueError,
+        rf"^{name}\.backward: grad_output contains 1 NaN",
+    )
+    case(
+        name,
+        "size_average a string",
+        lambda make=make: make(size_average="yes"),
+        TypeError,
+        rf"^{name}: expected size_average to be a bool or None, got 'yes'",
     )
     case(
         name,
@@ -333,17 +376,17 @@ for name, make in CLASS_LOSSES.items():
     )
     case(
         name,
-        "negative class weight",
-        lambda make=make: make(weight=np.array([1.0, -1.0, 1.0]))(LOGITS, LABELS),
-        ValueError,
-        rf"^{name}: expected weight to hold finite values >= 0, got",
-    )
-    case(
-        name,
         "NaN class weight",
         lambda make=make: make(weight=np.array([1.0, NAN, 1.0]))(LOGITS, LABELS),
         ValueError,
-        rf"^{name}: expected weight to hold finite values >= 0, got",
+        rf"^{name}: expected weight to hold finite numbers, got",
+    )
+    case(
+        name,
+        "class weight of strings",
+        lambda make=make: make(weight=["a", "b", "c"]),
+        TypeError,
+        rf"^{name}: expected weight to be an array of numbers, got",
     )
     case(
         name,
@@ -362,17 +405,68 @@ case(
 )
 case(
     "CrossEntropyLoss",
-    "one-hot rows not summing to 1",
+    "probabilities above 1",
     lambda: nn.CrossEntropyLoss()(LOGITS, ONE_HOT * 2),
     ValueError,
-    r"^CrossEntropyLoss: expected each row of target to be a probability vector.*sums to 2",
+    r"^CrossEntropyLoss: expected target probabilities in \[0, 1\], got values in \[0.0, 2.0\]",
 )
 case(
     "CrossEntropyLoss",
     "negative probabilities",
     lambda: nn.CrossEntropyLoss()(LOGITS, ONE_HOT * 2 - 0.5 * (ONE_HOT > 0) - 0.5),
     ValueError,
-    r"^CrossEntropyLoss: expected each row of target to be a probability vector",
+    r"^CrossEntropyLoss: expected target probabilities in \[0, 1\], got values in \[-0.5",
+)
+case(
+    "CrossEntropyLoss",
+    "float labels of (N, d1) for (N, C, d1) output",
+    lambda: nn.CrossEntropyLoss()(np.zeros((2, 3, 4)), np.zeros((2, 4))),
+    TypeError,
+    r"^CrossEntropyLoss: expected integer class indices of shape \(2, 4\) or probabilities "
+    r"of shape \(2, 3, 4\), got a 2-D float64 target",
+)
+for name, make in [("CrossEntropyLoss", nn.CrossEntropyLoss), ("NLLLoss", nn.NLLLoss)]:
+    case(
+        name,
+        "(N, C, d1) output with labels of another shape",
+        lambda make=make: make()(np.zeros((2, 3, 4)), np.zeros((2, 3), dtype=np.int64)),
+        ValueError,
+        rf"^{name}: expected target of shape \(2, 4\), got \(2, 3\)",
+    )
+    case(
+        name,
+        "label out of range next to ignore_index",
+        lambda make=make: make(ignore_index=1)(LOGITS, np.array([1, 1, 5, 0])),
+        ValueError,
+        rf"^{name}: target label 5 is out of range; expected class indices in \[0, 2\] for 3 "
+        rf"classes, or ignore_index \(1\)",
+    )
+    case(
+        name,
+        "ignore_index a float",
+        lambda make=make: make(ignore_index=1.0),
+        TypeError,
+        rf"^{name}: expected ignore_index to be an int, got 1.0",
+    )
+for smoothing, error, pattern in [
+    (1.5, ValueError, r"expected label_smoothing in \[0, 1\], got 1.5"),
+    (-0.1, ValueError, r"expected label_smoothing in \[0, 1\], got -0.1"),
+    (NAN, ValueError, r"expected label_smoothing to be finite, got nan"),
+    ("0.1", TypeError, r"expected label_smoothing to be a number, got '0.1'"),
+]:
+    case(
+        "CrossEntropyLoss",
+        f"label_smoothing={smoothing!r}",
+        lambda smoothing=smoothing: nn.CrossEntropyLoss(label_smoothing=smoothing),
+        error,
+        rf"^CrossEntropyLoss: {pattern}",
+    )
+case(
+    "MultiMarginLoss",
+    "output of rank 3",
+    lambda: nn.MultiMarginLoss()(np.zeros((2, 3, 4)), np.zeros((2, 4), dtype=np.int64)),
+    ValueError,
+    r"^MultiMarginLoss: expected output of shape \(C,\) or \(N, C\), got a 3-D array",
 )
 case(
     "CrossEntropyLoss",
@@ -483,17 +577,43 @@ case(
 )
 case(
     "BCEWithLogitsLoss",
-    "negative pos_weight",
-    lambda: nn.BCEWithLogitsLoss(pos_weight=np.array(-1.0)),
+    "inf pos_weight",
+    lambda: nn.BCEWithLogitsLoss(pos_weight=np.array(INF)),
     ValueError,
-    r"^BCEWithLogitsLoss: expected pos_weight to hold finite values >= 0, got",
+    r"^BCEWithLogitsLoss: expected pos_weight to hold finite numbers, got inf",
 )
 case(
     "BCEWithLogitsLoss",
     "NaN weight",
     lambda: nn.BCEWithLogitsLoss(weight=np.array([1.0, NAN, 1.0])),
     ValueError,
-    r"^BCEWithLogitsLoss: expected weight to hold finite values >= 0, got",
+    r"^BCEWithLogitsLoss: expected weight to hold finite numbers, got",
+)
+for name in ("weight", "pos_weight"):
+    case(
+        "BCEWithLogitsLoss",
+        f"{name} not broadcastable to the output",
+        lambda name=name: nn.BCEWithLogitsLoss(**{name: np.ones(4)})(LOGITS, TARGET),
+        ValueError,
+        rf"^BCEWithLogitsLoss: expected {name} broadcastable to the output's shape \(4, 3\), "
+        rf"got shape \(4,\)",
+    )
+    case(
+        "BCEWithLogitsLoss",
+        f"{name} that would enlarge the output",
+        lambda name=name: nn.BCEWithLogitsLoss(**{name: np.ones((2, 4, 3))})(LOGITS, TARGET),
+        ValueError,
+        rf"^BCEWithLogitsLoss: expected {name} broadcastable to the output's shape \(4, 3\), "
+        rf"got shape \(2, 4, 3\)",
+    )
+case(
+    "MSELoss",
+    "backward(grad_output) float32 for float64 output",
+    lambda: _after_forward(nn.MSELoss(reduction="none"), TARGET).backward(
+        np.ones((4, 3), np.float32)
+    ),
+    TypeError,
+    r"^MSELoss\.backward: expected grad_output of dtype float64",
 )
 
 

@@ -37,6 +37,7 @@ def _batchnorm(features: int, dtype, **options) -> nn.BatchNorm1d:
         bn.running_var[:] = rng.uniform(0.5, 2.0, size=features)
     if bn.affine:
         bn.weight.data[:] = rng.uniform(0.5, 1.5, size=features)
+    if bn.bias is not None:
         bn.bias.data[:] = rng.normal(size=features)
     return bn
 
@@ -134,6 +135,55 @@ def test_float64_export_keeps_float64_precision(name, tmp_path):
         dtype=np.float64,
         tolerance=1e-6 if name == "GELU-none" else 1e-12,
     )
+
+
+#: Models on inputs of more axes than (N, features): (model, input shape after N).
+OTHER_LAYOUTS = {
+    "Linear on (N, 3, 6)": (lambda: nn.Linear(6, 4, rng=0), (3, 6)),
+    "Linear-no-bias on (N, 2, 3, 6)": (lambda: nn.Linear(6, 4, bias=False, rng=0), (2, 3, 6)),
+    "BatchNorm1d on (N, 6, 5)": (lambda: _batchnorm(6, np.float64), (6, 5)),
+    "BatchNorm1d-bias=False on (N, 6, 5)": (
+        lambda: _batchnorm(6, np.float64, bias=False),
+        (6, 5),
+    ),
+    "BatchNorm1d-batch-statistics on (N, 6, 5)": (
+        lambda: _batchnorm(6, np.float64, track_running_stats=False),
+        (6, 5),
+    ),
+    "BatchNorm1d, Linear, LogSoftmax on (N, 6, 5)": (
+        lambda: nn.Sequential(
+            _batchnorm(6, np.float64), nn.GELU(), nn.Linear(5, 3, rng=1), nn.LogSoftmax(dim=1)
+        ),
+        (6, 5),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", OTHER_LAYOUTS)
+def test_other_input_layouts_match_onnxruntime(name, tmp_path):
+    make, sample_shape = OTHER_LAYOUTS[name]
+    model = make().eval()
+    path = tmp_path / "model.onnx"
+    export(model, path, input_shape=(None, *sample_shape), dtype=np.float64)
+    x = np.random.default_rng(0).normal(size=(4, *sample_shape))
+    np.testing.assert_allclose(_run(path, x), model(x), rtol=1e-6, atol=1e-6)
+
+
+def test_course_layers_export_only_the_course_layout(tmp_path):
+    with pytest.raises(
+        ValueError, match=r"\(Linear\) expects input of shape \(N, 6\), got \(N, 3, 6\)"
+    ):
+        export(CourseLinear(6, 4, rng=0), tmp_path / "m.onnx", (None, 3, 6))
+    with pytest.raises(
+        ValueError, match=r"\(BatchNorm\) expects input of shape \(N, 6\), got \(N, 6, 5\)"
+    ):
+        export(BatchNorm(6), tmp_path / "m.onnx", (None, 6, 5))
+    with pytest.raises(
+        ValueError,
+        match=r"\(BatchNorm1d\) expects input of shape \(N, 6\) or \(N, 6, L\), got \(N, 6, 5, 2\)",
+    ):
+        export(nn.BatchNorm1d(6), tmp_path / "m.onnx", (None, 6, 5, 2))
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_float64_model_exports_to_float32_by_default(tmp_path):

@@ -10,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from invalid_inputs import Case, CaseTable, add_matrix_layer_cases, assert_raises_a_clear_error
+from invalid_inputs import (
+    ANY_LEADING_AXES,
+    Case,
+    CaseTable,
+    add_matrix_layer_cases,
+    assert_raises_a_clear_error,
+)
 
 from mytorch import nn, optim
 
@@ -228,6 +234,7 @@ add_matrix_layer_cases(
     lambda: nn.Sequential(nn.Linear(3, 4, rng=0), nn.ReLU(), nn.Linear(4, 2, rng=1)),
     "Linear",
     backward=False,
+    ranks=ANY_LEADING_AXES,
 )
 case(
     "nn.Sequential",

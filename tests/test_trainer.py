@@ -441,9 +441,24 @@ def rows10(x: np.ndarray) -> np.ndarray:
     return np.resize(x, (10, *x.shape[1:]))
 
 
+# X of rank 1 or 3 reaches the first Linear, which takes (*, 3) as PyTorch's does: (10,)
+# has 10 features there and (10, 3, 1) one.
+case(
+    "Trainer.fit",
+    "X: rank 1",
+    lambda: fit(rows10(np.ones(3))),
+    ValueError,
+    r"^Linear: expected input with 3 features \(shape \(\*, 3\)\), got shape \(\d+,\) "
+    r"\(\d+ features\)",
+)
+case(
+    "Trainer.fit",
+    "X: rank 3",
+    lambda: fit(rows10(np.ones((4, 3, 1)))),
+    ValueError,
+    r"^Linear: expected input with 3 features \(shape \(\*, 3\)\), got shape \(\d+, 3, 1\)",
+)
 for bad in (
-    "rank 1",
-    "rank 3",
     "feature count",
     "object dtype",
     "string dtype",
@@ -515,10 +530,10 @@ for name, call, error, pattern in [
         "^CrossEntropyLoss: expected integer class indices as target, got dtype <U",
     ),
     (
-        "one-hot rows not summing to 1",
-        lambda: fit(y=np.ones((10, 2))),
+        "probabilities above 1",
+        lambda: fit(y=np.full((10, 2), 2.0)),
         ValueError,
-        "^CrossEntropyLoss: expected each row of target to be a probability vector",
+        r"^CrossEntropyLoss: expected target probabilities in \[0, 1\], got values in \[2.0, 2.0\]",
     ),
     (
         "2-D integer labels",

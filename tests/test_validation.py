@@ -44,9 +44,12 @@ INPUT_CASES = [
     pytest.param(lambda: nn.Linear(4, 3)(_x(features=3)), ValueError,
                  r"^Linear: expected input with 4 features \(shape \(N, 4\)\), got shape \(5, 3\)",
                  id="Linear-wrong-feature-count"),
-    pytest.param(lambda: nn.Linear(4, 3)(np.ones(4)), ValueError,
+    pytest.param(lambda: nn.Linear(4, 3)(np.ones(3)), ValueError,
+                 r"^Linear: expected input with 4 features \(shape \(\*, 4\)\), got shape \(3,\)",
+                 id="Linear-1d-input-wrong-feature-count"),
+    pytest.param(lambda: CourseLinear(4, 3)(np.ones(4)), ValueError,
                  r"^Linear: expected input to be 2-D, got a 1-D array of shape \(4,\).*reshape",
-                 id="Linear-1d-input"),
+                 id="course-Linear-1d-input"),
     pytest.param(lambda: nn.Linear(4, 3)(np.ones((5, 4), dtype=np.int64)), TypeError,
                  r"^Linear: expected input of a floating dtype .*got dtype int64",
                  id="Linear-integer-input"),
@@ -128,12 +131,13 @@ INPUT_CASES = [
     pytest.param(lambda: nn.CrossEntropyLoss()(LOGITS, np.zeros((5, 1), dtype=np.int64)),
                  ValueError, r"^CrossEntropyLoss: expected target of shape \(5,\), got \(5, 1\)",
                  id="CrossEntropyLoss-2d-class-indices"),
-    pytest.param(lambda: nn.CrossEntropyLoss()(LOGITS, np.full((5, 3), 0.5)), ValueError,
-                 r"^CrossEntropyLoss: expected each row of target to be a probability vector "
+    pytest.param(lambda: SoftmaxCrossEntropy()(LOGITS, np.full((5, 3), 0.5)), ValueError,
+                 r"^SoftmaxCrossEntropy: expected each row of target to be a probability vector "
                  r"\(non-negative, summing to 1\), but row 0 sums to 1.5",
-                 id="CrossEntropyLoss-rows-not-summing-to-1"),
+                 id="SoftmaxCrossEntropy-rows-not-summing-to-1"),
     pytest.param(lambda: nn.CrossEntropyLoss()(LOGITS, np.tile([1.5, -0.5, 0.0], (5, 1))),
-                 ValueError, r"^CrossEntropyLoss: .*probability vector.*minimum -0.5",
+                 ValueError, r"^CrossEntropyLoss: expected target probabilities in \[0, 1\], "
+                 r"got values in \[-0.5, 1.5\]",
                  id="CrossEntropyLoss-negative-probability"),
     pytest.param(lambda: nn.CrossEntropyLoss()(LOGITS, np.eye(3)[[0, 1, 2, 0]]), ValueError,
                  r"^CrossEntropyLoss: expected target of shape \(5, 3\), got \(4, 3\)",
@@ -157,8 +161,12 @@ INPUT_CASES = [
                  id="MultiMarginLoss-label-out-of-range"),
     # --- losses: outputs and float targets
     pytest.param(lambda: nn.CrossEntropyLoss()(np.zeros(3), np.array([0])), ValueError,
-                 r"^CrossEntropyLoss: expected output to be 2-D, got a 1-D array",
-                 id="CrossEntropyLoss-1d-logits"),
+                 r"^CrossEntropyLoss: expected target of shape \(\), got \(1,\)",
+                 id="CrossEntropyLoss-1d-logits-batched-target"),
+    pytest.param(lambda: nn.CrossEntropyLoss()(np.array(1.0), np.array(0)), ValueError,
+                 r"^CrossEntropyLoss: expected output of shape \(C,\), \(N, C\) or "
+                 r"\(N, C, d1, ...\), got a 0-D array",
+                 id="CrossEntropyLoss-0d-logits"),
     pytest.param(lambda: nn.CrossEntropyLoss()(np.zeros((0, 3)), np.zeros(0, dtype=np.int64)),
                  ValueError, r"^CrossEntropyLoss: expected a non-empty batch, got output of "
                  r"shape \(0, 3\)", id="CrossEntropyLoss-empty-batch"),

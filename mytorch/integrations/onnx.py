@@ -1,8 +1,9 @@
 """Export a MyTorch model to ONNX, to run it with onnxruntime or any other ONNX runtime.
 
 ``export(model, path, input_shape)`` turns the model's *evaluation-mode* computation
-into an ONNX graph built with ``onnx.helper``: ``Linear`` -> ``Gemm``,
-``BatchNorm1d`` -> ``BatchNormalization`` with the running statistics, ``Dropout`` ->
+into an ONNX graph built with ``onnx.helper``: ``Linear`` -> ``Gemm`` (``MatMul`` and
+``Add`` for input of more than 2 axes, (N, *, in)), ``BatchNorm1d`` ->
+``BatchNormalization`` with the running statistics ((N, C) or (N, C, L)), ``Dropout`` ->
 ``Identity``, and each activation into the ONNX operators that compute exactly what
 MyTorch computes (GELU and Softplus are spelled out with ``Erf``/``Tanh`` and
 ``Exp``/``Log`` so that every setting of theirs is kept). The batch dimension is
@@ -82,28 +83,38 @@ class _Graph:
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
         return output
 
-    def reduce_mean_rows(self, x: str, hint: str) -> str:
-        """Mean over the batch axis, keeping it (ReduceMean's axes became an input in 18)."""
+    def reduce_mean(self, x: str, axes: list[int], hint: str) -> str:
+        """Mean over ``axes``, keeping them (ReduceMean's axes became an input in 18)."""
         if self.opset >= 18:
-            axes = self.constant(f"{hint}_axes", [0], dtype=np.int64)
-            return self.op("ReduceMean", [x, axes], hint, keepdims=1)
-        return self.op("ReduceMean", [x], hint, axes=[0], keepdims=1)
+            axes_name = self.constant(f"{hint}_axes", axes, dtype=np.int64)
+            return self.op("ReduceMean", [x, axes_name], hint, keepdims=1)
+        return self.op("ReduceMean", [x], hint, axes=axes, keepdims=1)
 
 
 # ---------------------------------------------------------------------- one module each
 def _linear(graph: _Graph, module: Linear, x: str, shape: list[Any], prefix: str) -> str:
-    _expect_features(module, shape, module.in_features, prefix)
+    _expect_features(module, shape, module.in_features, len(shape) - 1, prefix)
+    rows = len(shape) == 2
+    shape[-1] = module.out_features
+    if not rows:
+        # (N, *, in): MatMul broadcasts over the leading axes; x @ weight^T + bias.
+        weight_t = graph.constant(f"{prefix}weight_t", module.weight.data.T)
+        y = graph.op("MatMul", [x, weight_t], f"{prefix}matmul")
+        if module.bias is None:
+            return y
+        return graph.op(
+            "Add", [y, graph.constant(f"{prefix}bias", module.bias.data)], f"{prefix}add"
+        )
     weight = graph.constant(f"{prefix}weight", module.weight.data)
     inputs = [x, weight]
     if module.bias is not None:
         inputs.append(graph.constant(f"{prefix}bias", module.bias.data))
-    shape[-1] = module.out_features
     # Gemm: x (N, in) @ weight^T (in, out) + bias, PyTorch's layout as it is stored.
     return graph.op("Gemm", inputs, f"{prefix}gemm", transB=1)
 
 
 def _batchnorm(graph: _Graph, module: BatchNorm, x: str, shape: list[Any], prefix: str) -> str:
-    _expect_features(module, shape, module.num_features, prefix)
+    _expect_features(module, shape, module.num_features, 1, prefix)
     features = module.num_features
     gamma = module.weight.data if module.weight is not None else np.ones(features)
     beta = module.bias.data if module.bias is not None else np.zeros(features)
@@ -119,11 +130,14 @@ def _batchnorm(graph: _Graph, module: BatchNorm, x: str, shape: list[Any], prefi
             "BatchNormalization", inputs, f"{prefix}batchnorm", epsilon=float(module.eps)
         )
     # Without running statistics, MyTorch (like PyTorch) normalises with the batch's own
-    # mean and biased variance even in evaluation mode.
-    mean = graph.reduce_mean_rows(x, f"{prefix}mean")
+    # mean and biased variance even in evaluation mode: over N (and L, for (N, C, L)).
+    axes = [0] if len(shape) == 2 else [0, 2]
+    if len(shape) == 3:  # gamma and beta broadcast as (C, 1) against (N, C, L)
+        gamma, beta = gamma.reshape(-1, 1), beta.reshape(-1, 1)
+    mean = graph.reduce_mean(x, axes, f"{prefix}mean")
     centered = graph.op("Sub", [x, mean], f"{prefix}centered")
     squared = graph.op("Mul", [centered, centered], f"{prefix}squared")
-    var = graph.reduce_mean_rows(squared, f"{prefix}var")
+    var = graph.reduce_mean(squared, axes, f"{prefix}var")
     std = graph.op(
         "Sqrt",
         [graph.op("Add", [var, graph.constant(f"{prefix}eps", module.eps)], f"{prefix}var_eps")],
@@ -295,13 +309,26 @@ def _module(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str
     return exporter(graph, module, x, shape, prefix)
 
 
-def _expect_features(module: Module, shape: list[Any], features: int, prefix: str) -> None:
-    if len(shape) != 2 or shape[1] != features:
-        raise ValueError(
-            f"export: layer '{prefix.rstrip('.') or type(module).__name__}' "
-            f"({type(module).__name__}) expects input of shape (N, {features}), "
-            f"got (N, {', '.join(str(s) for s in shape[1:])})"
-        )
+def _expect_features(
+    module: Module, shape: list[Any], features: int, axis: int, prefix: str
+) -> None:
+    """Raise unless the module takes inputs of ``len(shape)`` axes (it declares the ranks
+    it takes as ``input_ndim``: None for any) with ``features`` on ``axis``."""
+    ranks = module.input_ndim
+    ranks = (ranks,) if isinstance(ranks, int) else ranks
+    if (ranks is None or len(shape) in ranks) and shape[axis] == features:
+        return
+    if len(shape) == 2 or ranks == (2,):
+        expected = f"(N, {features})"
+    elif axis == 1:  # BatchNorm1d
+        expected = f"(N, {features}) or (N, {features}, L)"
+    else:
+        expected = f"(N, ..., {features})"
+    raise ValueError(
+        f"export: layer '{prefix.rstrip('.') or type(module).__name__}' "
+        f"({type(module).__name__}) expects input of shape {expected}, "
+        f"got (N, {', '.join(str(s) for s in shape[1:])})"
+    )
 
 
 def _check_input_shape(input_shape: Any) -> list[Any]:
@@ -348,8 +375,10 @@ def export(
     path : str or path-like
         The ``.onnx`` file to write (atomically; missing directories are created).
     input_shape : tuple or int
-        Shape of one input batch, ``(N, n_features)``; ``N`` (any value, e.g. None)
-        becomes the dynamic dimension ``'batch'``. An int means ``(None, n_features)``.
+        Shape of one input batch, ``(N, n_features)``, or the more axes that the first
+        layer takes (``(N, ..., in_features)`` for ``nn.Linear``, ``(N, C, L)`` for
+        ``nn.BatchNorm1d``); ``N`` (any value, e.g. None) becomes the dynamic dimension
+        ``'batch'``. An int means ``(None, n_features)``.
     dtype : numpy dtype
         Element type of the graph: float32 (the default, what runtimes expect) or
         float64; the weights are cast to it.

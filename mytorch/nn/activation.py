@@ -54,8 +54,8 @@ class Activation(Module):
         comes from their output accept it.
 
     Shape:
-        - Input: any shape, float32 or float64.
-        - Output: same shape and dtype as the input.
+        - Input: any shape (0-d included), float32 or float64.
+        - Output: same shape and dtype as the input (an array, 0-d for a 0-d input).
 
     Attributes
     ----------
@@ -93,7 +93,8 @@ class Activation(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return f(x) and remember what ``derivative`` needs."""
         check_float_array(x, type(self).__name__, ndim=None, allow_empty=True)
-        self.state = self.function(x, out=x if self.inplace else None)
+        # asarray: NumPy's functions give a scalar, not an array, for a 0-d input.
+        self.state = np.asarray(self.function(x, out=x if self.inplace else None))
         return self.state
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -107,7 +108,7 @@ class Activation(Module):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Return d(loss)/dz = d(loss)/df * f'(z) (elementwise chain rule)."""
         self._check_grad_output(grad_output)
-        return grad_output * self.derivative()
+        return np.asarray(grad_output * self.derivative())
 
     def _check_grad_output(self, grad_output: np.ndarray) -> None:
         """Raise unless forward has run and ``grad_output`` matches the output."""
@@ -239,10 +240,12 @@ class LeakyReLU(_InputActivation):
     ----------
     negative_slope : float
         Slope for z <= 0 (default 0.01). f'(0) = negative_slope, as in PyTorch.
+    inplace : bool
+        PyTorch's argument; only False is supported (the derivative needs the input).
     """
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.negative_slope = check_number(negative_slope, "LeakyReLU", "negative_slope")
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -266,10 +269,12 @@ class ELU(_InputActivation):
     ----------
     alpha : float
         Scale of the negative part (default 1.0).
+    inplace : bool
+        PyTorch's argument; only False is supported (the derivative needs the input).
     """
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.alpha = check_number(alpha, "ELU", "alpha")
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -312,7 +317,8 @@ class GELU(_InputActivation):
     def _cdf(self, z: np.ndarray) -> np.ndarray:
         if self.approximate == "tanh":
             return 0.5 * (1.0 + np.tanh(self._K * (z + 0.044715 * z**3)))
-        return (0.5 * (1.0 + _erf(z / math.sqrt(2.0)).astype(np.float64))).astype(z.dtype)
+        erf = np.asarray(_erf(z / math.sqrt(2.0)), dtype=np.float64)  # a float for 0-d z
+        return (0.5 * (1.0 + erf)).astype(z.dtype)
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return x * self._cdf(x)
@@ -375,13 +381,15 @@ def _check_dim(dim: int | None, where: str) -> int | None:
     return None if dim is None else int(dim)
 
 
-def _softmax_dim(ndim: int, dim: int | None, where: str) -> int:
+def _softmax_dim(ndim: int, dim: int | None, where: str) -> int | None:
+    """The axis to normalise (None for a 0-d input, whose dim may be 0 or -1, as in
+    PyTorch: its softmax is 1)."""
     if dim is None:
         # PyTorch's implicit choice for dim=None (it warns; we document it instead).
         dim = 0 if ndim in (0, 1, 3) else 1
-    if not -ndim <= dim < ndim:
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise ValueError(f"{where}: dim {dim} is out of range for a {ndim}-D input")
-    return dim % ndim
+    return None if ndim == 0 else dim % ndim
 
 
 class Softmax(Activation):
@@ -393,7 +401,8 @@ class Softmax(Activation):
     Parameters
     ----------
     dim : int or None
-        Axis to normalise; ``None`` picks PyTorch's implicit choice (1 for 2-D input).
+        Axis to normalise, of any input shape; a 0-d input (dim 0 or -1) gives 1.
+        ``None`` picks PyTorch's implicit choice (0 for 0-, 1- and 3-D input, else 1).
     """
 
     transforms_units = False
@@ -405,7 +414,7 @@ class Softmax(Activation):
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float_array(x, "Softmax", ndim=None, allow_empty=True)
         self._axis = _softmax_dim(x.ndim, self.dim, "Softmax")
-        self.state = softmax(x, self._axis)
+        self.state = np.asarray(softmax(x, self._axis))
         return self.state
 
     def derivative(self) -> np.ndarray:
@@ -420,7 +429,9 @@ class Softmax(Activation):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         self._check_grad_output(grad_output)
         s = self.state
-        return s * (grad_output - np.sum(grad_output * s, axis=self._axis, keepdims=True))
+        return np.asarray(
+            s * (grad_output - np.sum(grad_output * s, axis=self._axis, keepdims=True))
+        )
 
     def get_config(self) -> dict:
         return {"dim": self.dim}
@@ -437,7 +448,8 @@ class LogSoftmax(Activation):
     Parameters
     ----------
     dim : int or None
-        Axis to normalise; ``None`` picks PyTorch's implicit choice (1 for 2-D input).
+        Axis to normalise, of any input shape; a 0-d input (dim 0 or -1) gives 0.
+        ``None`` picks PyTorch's implicit choice (0 for 0-, 1- and 3-D input, else 1).
     """
 
     transforms_units = False
@@ -449,7 +461,7 @@ class LogSoftmax(Activation):
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float_array(x, "LogSoftmax", ndim=None, allow_empty=True)
         self._axis = _softmax_dim(x.ndim, self.dim, "LogSoftmax")
-        self.state = log_softmax(x, self._axis)
+        self.state = np.asarray(log_softmax(x, self._axis))
         return self.state
 
     def derivative(self) -> np.ndarray:
@@ -465,7 +477,9 @@ class LogSoftmax(Activation):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         self._check_grad_output(grad_output)
         log_s = self.state
-        return grad_output - np.exp(log_s) * np.sum(grad_output, axis=self._axis, keepdims=True)
+        return np.asarray(
+            grad_output - np.exp(log_s) * np.sum(grad_output, axis=self._axis, keepdims=True)
+        )
 
     def get_config(self) -> dict:
         return {"dim": self.dim}

@@ -1,7 +1,9 @@
 """Batch normalisation, ``torch.nn.BatchNorm1d``.
 
 Training forward, per feature over a batch of m samples (the CMU handout's eqs. 1-4;
-the notes' section on batch normalisation):
+the notes' section on batch normalisation). A batch is (N, C): N samples of C
+features; an input (N, C, L) holds m = N L samples of its C features (one per position,
+as PyTorch normalises it), and is normalised as the (N L, C) matrix of those samples.
 
     mu = mean(x),  var = mean((x - mu)^2),  x_hat = (x - mu) / sqrt(var + eps),
     y = gamma x_hat + beta,
@@ -28,6 +30,7 @@ import numpy as np
 from mytorch.nn.module import Module
 from mytorch.nn.parameter import Parameter
 from mytorch.validation import (
+    check_device,
     check_dtype,
     check_float_array,
     check_number,
@@ -40,7 +43,7 @@ __all__ = ["BatchNorm1d"]
 
 
 class BatchNorm1d(Module):
-    """Batch normalisation of (N, C) input (``torch.nn.BatchNorm1d``).
+    """Batch normalisation of (N, C) or (N, C, L) input (``torch.nn.BatchNorm1d``).
 
     Parameters
     ----------
@@ -55,23 +58,30 @@ class BatchNorm1d(Module):
         Learn gamma (``weight``) and beta (``bias``).
     track_running_stats : bool
         Keep running statistics and use them in eval mode.
-    dtype : numpy dtype
-        float64 (default) or float32.
+    device : None or 'cpu'
+        PyTorch's argument; MyTorch computes on the CPU.
+    dtype : numpy dtype or None
+        float64 (default; also for None) or float32.
+    bias : bool
+        With ``affine``, learn beta too (keyword only, as in PyTorch); False keeps
+        gamma alone (no ``bias`` parameter).
 
     Attributes
     ----------
     weight, bias : Parameter or None
-        gamma and beta, shape (C,).
+        gamma and beta, shape (C,) (``bias`` is None with ``bias=False``).
     running_mean, running_var : numpy.ndarray
         Buffers of shape (C,); the running variance takes the *unbiased* batch variance,
         as in PyTorch.
     x, x_hat : numpy.ndarray
-        The last input and its normalised form, (N, C), kept for backward.
+        The last input's samples and their normalised form, (m, C), kept for
+        backward: the input itself for (N, C) input, its (N L, C) samples for (N, C, L).
     batch_mean, batch_var : numpy.ndarray
         The last training batch's statistics, (C,).
 
     Shape:
-        - Input: (N, C); N > 1 in training mode. Output: (N, C).
+        - Input: (N, C) or (N, C, L); more than one sample per feature (N L > 1) in
+          training mode. Output: the input's shape.
 
     Examples
     --------
@@ -83,6 +93,9 @@ class BatchNorm1d(Module):
            [ 1.,  1.,  0.]])
     """
 
+    #: The input ranks taken: (N, C) or (N, C, L) (the course's BatchNorm: (N, C) only).
+    input_ndim: int | tuple[int, ...] = (2, 3)
+
     def __init__(
         self,
         num_features: int,
@@ -90,11 +103,17 @@ class BatchNorm1d(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        *,
+        device=None,
         dtype=np.float64,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         where = type(self).__name__
+        check_device(device, where)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"{where}: expected bias to be a bool, got {bias!r}")
+        dtype = np.float64 if dtype is None else dtype
         self.num_features = check_positive_int(num_features, where, "num_features")
         self.eps = check_number(eps, where, "eps", low=0, low_inclusive=False)
         self.momentum = (
@@ -106,7 +125,7 @@ class BatchNorm1d(Module):
         features = self.num_features
         if self.affine:
             self.weight = Parameter(np.ones(features, dtype=self.dtype))
-            self.bias = Parameter(np.zeros(features, dtype=self.dtype))
+            self.bias = Parameter(np.zeros(features, dtype=self.dtype)) if bias else None
         else:
             self.weight = None
             self.bias = None
@@ -120,24 +139,49 @@ class BatchNorm1d(Module):
         self.batch_var: np.ndarray | None = None
         self._inv_std: np.ndarray | None = None
         self._used_batch_stats = True
+        self._input_shape: tuple[int, ...] | None = None  # of an (N, C, L) input
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Normalise ``x`` (N, C): batch statistics in training mode, running ones in eval."""
+        """Normalise ``x`` (N, C) or (N, C, L): batch statistics in training mode,
+        running ones in eval."""
         return self.normalise(x, evaluating=not self.training)
 
     def normalise(self, x: np.ndarray, evaluating: bool) -> np.ndarray:
         """``forward`` with the mode given: running statistics iff ``evaluating`` (and kept)."""
+        self._check_input(x)
+        if x.ndim == 2:
+            if self._input_shape is not None:  # (read first: a Module's setattr is slow)
+                self._input_shape = None
+            return self._normalise_samples(x, evaluating)
+        # (N, C, L): the N L samples of C features as rows, and the result back.
+        n, c, length = self._input_shape = x.shape
+        y = self._normalise_samples(np.moveaxis(x, 1, -1).reshape(-1, c), evaluating)
+        return np.moveaxis(y.reshape(n, length, c), -1, 1)
+
+    def _check_input(self, x: np.ndarray) -> None:
         where = type(self).__name__
-        check_float_array(x, where, features=self.num_features, dtype=self.dtype)
+        check_float_array(x, where, ndim=self.input_ndim, dtype=self.dtype)
+        if x.shape[1] != self.num_features:
+            layout = "(N, {0})" if self.input_ndim == 2 else "(N, {0}) or (N, {0}, L)"
+            raise ValueError(
+                f"{where}: expected input with {self.num_features} features (shape "
+                f"{layout.format(self.num_features)}), got shape {x.shape} "
+                f"({x.shape[1]} features)"
+            )
+
+    def _normalise_samples(self, x: np.ndarray, evaluating: bool) -> np.ndarray:
+        """Normalise the (m, C) samples ``x`` (eqs. 1-6)."""
+        where = type(self).__name__
         if evaluating and self.track_running_stats:
             self.x = x
             return self._normalise_with_running_stats(x)
         m = x.shape[0]
         if m < 2:
+            shape = x.shape if self._input_shape is None else self._input_shape
             raise ValueError(
                 f"{where}: expected more than 1 sample per feature in training mode, "
-                f"got input of shape {x.shape}; use a batch of 2 or more, or eval()"
+                f"got input of shape {shape}; use a batch of 2 or more, or eval()"
             )
         mean = np.add.reduce(x, axis=0) / m  # eq. 1
         centred = x - mean
@@ -152,7 +196,8 @@ class BatchNorm1d(Module):
         if self.weight is None:
             return x_hat.copy()
         y = x_hat * self.weight.data  # eq. 4
-        y += self.bias.data
+        if self.bias is not None:
+            y += self.bias.data
         return y
 
     def _normalise_with_running_stats(self, x: np.ndarray) -> np.ndarray:
@@ -184,7 +229,7 @@ class BatchNorm1d(Module):
             running += factor * batch_value  # eqs. 5-6
 
     def backward(self, delta: np.ndarray) -> np.ndarray:
-        """Given delta = d(loss)/dy (N, C), store dgamma, dbeta; return d(loss)/dx (N, C).
+        """Given delta = d(loss)/dy, store dgamma, dbeta; return d(loss)/dx (input's shape).
 
         Notes
         -----
@@ -202,9 +247,18 @@ class BatchNorm1d(Module):
         if self.x_hat is None:  # after an inference forward: form x_hat now
             self.x_hat = (self.x - self._buffers["running_mean"]) * self._inv_std
         x_hat = self.x_hat
+        shape = x_hat.shape if self._input_shape is None else self._input_shape
         check_output_grad(
-            delta, where, x_hat.shape, name="delta", ndim=2, dtype=self.dtype, allow_empty=False
+            delta, where, shape, name="delta", ndim=len(shape), dtype=self.dtype, allow_empty=False
         )
+        if self._input_shape is not None:  # (N, C, L): as the rows of its samples
+            n, c, length = shape
+            dx = self._backward_samples(np.moveaxis(delta, 1, -1).reshape(-1, c), x_hat)
+            return np.moveaxis(dx.reshape(n, length, c), -1, 1)
+        return self._backward_samples(delta, x_hat)
+
+    def _backward_samples(self, delta: np.ndarray, x_hat: np.ndarray) -> np.ndarray:
+        """Backward for (m, C) samples (eqs. 7-10, simplified as ``backward`` says)."""
         grad_beta = np.add.reduce(delta, axis=0)  # eq. 8
         grad_gamma = np.einsum("ij,ij->j", delta, x_hat)  # eq. 9
         scale = self._inv_std if self.weight is None else self.weight.data * self._inv_std
@@ -218,20 +272,26 @@ class BatchNorm1d(Module):
             dx = delta * scale
         if self.affine:
             self.store_grad(self.weight, grad_gamma)
-            self.store_grad(self.bias, grad_beta)
+            if self.bias is not None:
+                self.store_grad(self.bias, grad_beta)
         return dx
 
     def get_config(self) -> dict:
-        return {
+        config = {
             "num_features": self.num_features,
             "eps": self.eps,
             "momentum": self.momentum,
             "affine": self.affine,
             "track_running_stats": self.track_running_stats,
         }
+        if self.affine and self.bias is None:
+            # Only when off: model files written before ``bias`` existed have no such key.
+            config["bias"] = False
+        return config
 
     def extra_repr(self) -> str:
+        bias = ", bias=False" if self.affine and self.bias is None else ""
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}{bias}"
         )

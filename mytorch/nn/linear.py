@@ -1,6 +1,7 @@
 """The fully connected (affine) layer, ``torch.nn.Linear``.
 
-Forward, for a batch x of shape (N, in):
+Forward, for a batch x of shape (N, in) (an input of shape (*, in), e.g. a single
+sample (in,), is the batch of its rows, as in PyTorch: x reshaped to (-1, in)):
 
     y = x W^T + b                         W: (out, in), b: (out,)
 
@@ -22,6 +23,7 @@ from mytorch.nn import kernels
 from mytorch.nn.module import Module
 from mytorch.nn.parameter import Parameter
 from mytorch.validation import (
+    check_device,
     check_dtype,
     check_float_array,
     check_output_grad,
@@ -45,8 +47,10 @@ class Linear(Module):
         Input and output sizes.
     bias : bool
         Whether to learn an additive bias.
-    dtype : numpy dtype
-        float64 (default, NumPy's) or float32.
+    device : None or 'cpu'
+        PyTorch's argument; MyTorch computes on the CPU.
+    dtype : numpy dtype or None
+        float64 (default, NumPy's; also for None) or float32.
     rng : numpy.random.Generator or int or None
         Seed or Generator for PyTorch's default init, U(-1/sqrt(in), 1/sqrt(in)).
 
@@ -60,7 +64,8 @@ class Linear(Module):
         The last input, kept for backward.
 
     Shape:
-        - Input: (N, in_features). Output: (N, out_features).
+        - Input: (*, in_features): any number of leading axes, none included.
+        - Output: (*, out_features).
 
     Examples
     --------
@@ -72,14 +77,17 @@ class Linear(Module):
     """
 
     skips_input_grad = True
+    #: The input ranks taken (None: any rank >= 1; the course's Linear takes 2-D only).
+    input_ndim: int | None = None
 
     def __init__(
         self,
         in_features: int,
         out_features: int,
         bias: bool = True,
-        *,
+        device=None,
         dtype=np.float64,
+        *,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__()
@@ -88,7 +96,8 @@ class Linear(Module):
             raise TypeError(f"{where}: expected bias to be a bool, got {bias!r}")
         self.in_features = check_positive_int(in_features, where, "in_features")
         self.out_features = check_positive_int(out_features, where, "out_features")
-        self.dtype = check_dtype(dtype, where)
+        check_device(device, where)
+        self.dtype = check_dtype(np.float64 if dtype is None else dtype, where)
         generator = check_rng(rng, where)
         bound = 1.0 / np.sqrt(in_features)
         weight = generator.uniform(-bound, bound, (out_features, in_features))
@@ -101,8 +110,14 @@ class Linear(Module):
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Return y = x W^T + b, shape (N, out_features); keep x for backward."""
-        check_float_array(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
+        """Return y = x W^T + b, shape (*, out_features); keep x for backward."""
+        check_float_array(
+            x,
+            type(self).__name__,
+            ndim=self.input_ndim,
+            features=self.in_features,
+            dtype=self.dtype,
+        )
         self.x = x
         y = x @ self.weight.data.T
         if self.bias is not None:
@@ -110,23 +125,25 @@ class Linear(Module):
         return y
 
     def backward(self, delta: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """Given delta = d(loss)/dy (N, out), store dW and db; return d(loss)/dx = delta W.
+        """Given delta = d(loss)/dy (*, out), store dW and db; return d(loss)/dx = delta W.
 
         With ``need_input_grad=False`` (a first layer, whose input is data) the product
         delta W is skipped and ``None`` is returned.
         """
         where = f"{type(self).__name__}.backward"
         require_forward(self.x, where)
-        shape = (self.x.shape[0], self.out_features)
+        x = self.x
+        shape = x.shape[:-1] + (self.out_features,)
         check_output_grad(
-            delta, where, shape, name="delta", ndim=2, dtype=self.dtype, allow_empty=False
+            delta, where, shape, name="delta", ndim=x.ndim, dtype=self.dtype, allow_empty=False
         )
+        rows = delta
+        if x.ndim != 2:  # (*, in): the batch of its rows
+            x, rows = x.reshape(-1, self.in_features), delta.reshape(-1, self.out_features)
         # dW = delta^T x, computed into the weight's reusable gradient buffer
-        self.store_grad(
-            self.weight, kernels.weight_gradient(delta, self.x, self.weight.grad_buffer())
-        )
+        self.store_grad(self.weight, kernels.weight_gradient(rows, x, self.weight.grad_buffer()))
         if self.bias is not None:
-            self.store_grad(self.bias, kernels.batch_sum(delta))  # db = sum_n delta_n
+            self.store_grad(self.bias, kernels.batch_sum(rows))  # db = sum_n delta_n
         return delta @ self.weight.data if need_input_grad else None
 
     def get_config(self) -> dict:

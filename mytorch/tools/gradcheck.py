@@ -173,7 +173,7 @@ def gradcheck(
     for name, param in params:
         grad = param.grad
         analytic[name] = np.zeros_like(param.data) if grad is None else np.array(grad, copy=True)
-    scales = _stored_grad_scales(module, x.shape[0])
+    scales = _stored_grad_scales(module, x.shape[0] if x.ndim else 1)  # 0-d: one sample
 
     numeric: dict[str, np.ndarray] = {}
     for name, array in [("input", x)] + [(n, p.data) for n, p in params]:
