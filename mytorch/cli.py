@@ -7,8 +7,8 @@ one flag per setting, with its help text, group and argument type. Settings come
 defaults < a TOML config file (``--config``) < flags.
 
 Exit status: 0 on success, 2 on a bad argument, setting or file (one line on stderr,
-no traceback), 3 when training diverges, and for ``mytorch sweep`` 1 when every run
-failed.
+no traceback), 3 when training diverges, 4 when the run folder is in use by another
+process (``mytorch train``), and for ``mytorch sweep`` 1 when every run failed.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from mytorch.config import (
     TrainConfig,
     read_settings,
 )
-from mytorch.constraints import Boolean, Interval, NoneOr, Options, PositiveInts
+from mytorch.constraints import Boolean, Interval, NoneOr, Options, PositiveInts, SwitchOrText
 from mytorch.integrations.sweep import run_sweep
+from mytorch.run_lock import RunFolderBusyError
 from mytorch.serialization import ModelFileError
 from mytorch.trainer import TrainingDivergedError
 from mytorch.version import __version__
@@ -60,6 +61,8 @@ def _argument_type(setting: Setting) -> dict[str, Any]:
     options: dict[str, Any] = {"metavar": setting.metavar} if setting.metavar else {}
     if isinstance(constraint, Boolean):
         return {"action": "store_true"}
+    if isinstance(constraint, SwitchOrText):  # the flag alone: on, in the default place
+        return {**options, "nargs": "?", "const": True}
     if isinstance(constraint, Options):
         return {**options, "choices": constraint.choices}
     if isinstance(constraint, PositiveInts):
@@ -270,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDivergedError as error:
         print(f"mytorch: training stopped: {error}", file=sys.stderr)
         return 3
+    except RunFolderBusyError as error:
+        print(f"mytorch {args.command}: error: {error}", file=sys.stderr)
+        return 4
     except (ValueError, TypeError, FileNotFoundError, ModelFileError, ImportError) as error:
         print(f"mytorch {args.command}: error: {error}", file=sys.stderr)
         return 2

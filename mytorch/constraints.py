@@ -35,7 +35,16 @@ from typing import Any
 
 from mytorch.validation import check_number
 
-__all__ = ["Boolean", "Constraint", "Interval", "NoneOr", "Options", "PositiveInts", "Text"]
+__all__ = [
+    "Boolean",
+    "Constraint",
+    "Interval",
+    "NoneOr",
+    "Options",
+    "PositiveInts",
+    "SwitchOrText",
+    "Text",
+]
 
 #: Which ends of an :class:`Interval` belong to it.
 _CLOSED = ("left", "right", "both", "neither")
@@ -267,6 +276,26 @@ class Text(Constraint):
 
     def __repr__(self) -> str:
         return "Text()"
+
+
+class SwitchOrText(Constraint):
+    """``False`` (off), ``True`` (on, in the default place) or a non-empty string (a path).
+
+    A flag that may take a value: ``--tensorboard`` alone is True, ``--tensorboard DIR``
+    is ``'DIR'``; a TOML file writes ``tensorboard = true`` or ``tensorboard = "DIR"``.
+    """
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return isinstance(value, bool) or (isinstance(value, str) and value != "")
+
+    def describe(self) -> str:
+        return "true, false or a path"
+
+    def requirement(self, name: str) -> str:
+        return f"{name} to be True, False or a path"
+
+    def __repr__(self) -> str:
+        return "SwitchOrText()"
 
 
 class NoneOr(Constraint):
