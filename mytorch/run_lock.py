@@ -54,6 +54,14 @@ def _describe(owner: dict[str, Any] | None) -> str:
     return f"process {owner.get('pid', '?')}{where}" + (f" ({details})" if details else "")
 
 
+def _command_line() -> str:
+    """This process's command, as a user typed it: ``'mytorch train --out runs/x'``."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    if program in ("__main__.py", "cli.py"):  # python -m mytorch
+        program = "mytorch"
+    return " ".join([program, *sys.argv[1:]])
+
+
 class RunLock:
     """The lock of one run folder, held from :meth:`acquire` to :meth:`release`.
 
@@ -88,7 +96,7 @@ class RunLock:
     def __init__(self, folder: str | os.PathLike, command: str | None = None) -> None:
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
-        self.command = command if command is not None else " ".join(sys.argv) or sys.executable
+        self.command = command if command is not None else _command_line()
         self.supported = fcntl is not None
         self.taken_over: dict[str, Any] | None = None
         self._fd: int | None = None

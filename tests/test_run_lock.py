@@ -176,6 +176,10 @@ def test_a_real_second_run_is_refused_and_a_killed_run_is_resumed(tmp_path, capf
         )
         assert second.returncode == 4, second.stderr
         assert f"is in use by process {first.pid} on host" in second.stderr
+        assert (
+            f"(mytorch train --hidden 8 --epochs 2 --batch-size 64 --no-progress --out {out}"
+            in (second.stderr)
+        )
         assert first.poll() is None  # the first run goes on
     finally:
         first.kill()
