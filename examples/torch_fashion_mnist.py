@@ -42,23 +42,24 @@ TORCH_ACTIVATIONS = {
 
 def build_model(config: TrainConfig, n_features: int, n_classes: int) -> torch.nn.Sequential:
     """The MLP of ``mytorch.workflows.build.build_model`` in ``torch.nn``, same init scheme."""
+    scheme, _ = build.resolve_init(config)  # what --init auto chooses, as MyTorch does
     sizes = [n_features, *config.hidden, n_classes]
     layers: list[torch.nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         linear = torch.nn.Linear(n_in, n_out)
         with torch.no_grad():
-            if config.init == "course":  # the handout's N(0, 1) weights, zero biases
+            if scheme == "course":  # the handout's N(0, 1) weights, zero biases
                 linear.weight.normal_(0.0, 1.0)
-            elif config.init == "notes":
+            elif scheme == "notes":
                 linear.weight.normal_(0.0, 1.0 / np.sqrt(n_in))
-            elif config.init == "xavier":
+            elif scheme == "xavier":
                 torch.nn.init.xavier_uniform_(linear.weight)
-            elif config.init == "kaiming":
+            elif scheme == "kaiming":
                 relu_like = config.activation in ("relu", "leaky_relu", "elu", "gelu")
                 torch.nn.init.kaiming_uniform_(
                     linear.weight, nonlinearity="relu" if relu_like else "linear"
                 )
-            if config.init != "default":
+            if scheme != "default":
                 linear.bias.zero_()
         layers.append(linear)
         if i < len(config.hidden):

@@ -92,7 +92,24 @@ class Callback:
     """Hooks into the training loop; override what you need.
 
     ``trainer.stop_training = True`` in a hook ends training after the epoch.
+
+    A callback that keeps numbers from epoch to epoch (a best value, a count) returns
+    them from :meth:`state_dict` and takes them back in :meth:`load_state_dict`, so that
+    a checkpoint holds them and a resumed run continues exactly where it stopped; one
+    without such state keeps the defaults (an empty dict).
     """
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the callback carries from one epoch to the next (plain data and arrays)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back a :meth:`state_dict`; called after :meth:`on_train_begin`."""
+        if state:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: this callback keeps no state, "
+                f"got {sorted(state)}"
+            )
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Called once before the first epoch."""
@@ -137,12 +154,47 @@ class EarlyStopping(Callback):
         self.patience = check_positive_int(patience, "EarlyStopping", "patience")
         self.min_delta = check_number(min_delta, "EarlyStopping", "min_delta", low=0)
         self.restore_best_weights = bool(restore_best_weights)
+        self._reset()
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def _reset(self) -> None:
         self.best = np.inf
         self.best_epoch: int | None = None
         self.best_state: dict[str, np.ndarray] | None = None
         self.wait = 0
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self._reset()
+
+    _STATE_KEYS = ("best", "best_epoch", "best_state", "wait")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best value, its epoch and weights, and the epochs waited since."""
+        return {
+            "best": float(self.best),
+            "best_epoch": self.best_epoch,
+            "best_state": None
+            if self.best_state is None
+            else {k: np.array(v, copy=True) for k, v in self.best_state.items()},
+            "wait": int(self.wait),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back a :meth:`state_dict` (a resumed run continues the count)."""
+        if not isinstance(state, dict) or set(state) != set(self._STATE_KEYS):
+            got = sorted(state) if isinstance(state, dict) else state
+            raise ValueError(
+                f"EarlyStopping.load_state_dict: expected the keys {sorted(self._STATE_KEYS)}, "
+                f"got {got}"
+            )
+        self.best = float(state["best"])
+        self.best_epoch = None if state["best_epoch"] is None else int(state["best_epoch"])
+        best_state = state["best_state"]
+        self.best_state = (
+            None
+            if best_state is None
+            else {k: np.array(v, copy=True) for k, v in best_state.items()}
+        )
+        self.wait = int(state["wait"])
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         value = logs.get(self.monitor, np.nan)

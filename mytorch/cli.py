@@ -8,8 +8,8 @@ argument type. Settings come from
 defaults < a TOML config file (``--config``) < flags.
 
 Exit status: 0 on success, 2 on a bad argument, setting or file (one line on stderr,
-no traceback), 3 when training diverges, and for ``mytorch sweep`` 1 when every run
-failed.
+no traceback), 3 when training diverges, 4 when the run folder is in use by another
+process (``mytorch train``), and for ``mytorch sweep`` 1 when every run failed.
 """
 
 from __future__ import annotations
@@ -25,8 +25,17 @@ from mytorch.config import (
     read_settings,
     settings_for,
 )
-from mytorch.constraints import Boolean, Interval, NoneOr, OptionList, Options, PositiveInts
+from mytorch.constraints import (
+    Boolean,
+    Interval,
+    NoneOr,
+    OptionList,
+    Options,
+    PositiveInts,
+    SwitchOrText,
+)
 from mytorch.integrations.sweep import run_sweep
+from mytorch.run_lock import RunFolderBusyError
 from mytorch.serialization import ModelFileError
 from mytorch.toy_config import ToyConfig, toy_settings
 from mytorch.trainer import TrainingDivergedError
@@ -59,6 +68,8 @@ def _argument_type(setting: Setting) -> dict[str, Any]:
     options: dict[str, Any] = {"metavar": setting.metavar} if setting.metavar else {}
     if isinstance(constraint, Boolean):
         return {"action": "store_true"}
+    if isinstance(constraint, SwitchOrText):  # the flag alone: on, in the default place
+        return {**options, "nargs": "?", "const": True}
     if isinstance(constraint, Options):
         return {**options, "choices": constraint.choices}
     if isinstance(constraint, PositiveInts):
@@ -278,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDivergedError as error:
         print(f"mytorch: training stopped: {error}", file=sys.stderr)
         return 3
+    except RunFolderBusyError as error:
+        print(f"mytorch {args.command}: error: {error}", file=sys.stderr)
+        return 4
     except (ValueError, TypeError, FileNotFoundError, ModelFileError, ImportError) as error:
         print(f"mytorch {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -37,6 +37,7 @@ from mytorch.constraints import (
     OptionList,
     Options,
     PositiveInts,
+    SwitchOrText,
     Text,
 )
 from mytorch.datasets.features import FEATURES, RAW_FEATURES
@@ -72,9 +73,10 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 #: Learning-rate schedules, stepped once per epoch.
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "inverse-time", "warmup")
-#: Weight initialisations: PyTorch's default, the course's N(0, 1), the notes'
-#: Gaussian(0, 1/m), Xavier, Kaiming.
-INITS = ("default", "course", "notes", "xavier", "kaiming")
+#: Weight initialisations: chosen by the activation (``auto``, see
+#: ``mytorch.workflows.build.resolve_init``), PyTorch's default, the course's N(0, 1), the
+#: notes' Gaussian(0, 1/m), Xavier, Kaiming.
+INITS = ("auto", "default", "course", "notes", "xavier", "kaiming")
 #: Precisions a network can train in.
 DTYPES = ("float32", "float64")
 
@@ -262,10 +264,11 @@ SETTINGS: dict[str, Setting] = _settings(
     ),
     Setting(
         "init",
-        "course",
+        "auto",
         Options(INITS),
-        help="weight init: PyTorch's default, the course's N(0, 1), the notes' "
-        "Gaussian(0, 1/m), Xavier or Kaiming [{default}]",
+        help="weight init: auto (the course's N(0, 1) for the handout's sigmoid MLP, "
+        "Kaiming for the ReLU family, Xavier otherwise), PyTorch's default, the course's "
+        "N(0, 1), the notes' Gaussian(0, 1/m), Xavier or Kaiming [{default}]",
         group="model",
     ),
     Setting("dtype", "float64", Options(DTYPES), help="[{default}]", group="model"),
@@ -347,6 +350,16 @@ SETTINGS: dict[str, Setting] = _settings(
         "units; print advice, save diagnostics.json and diagnostics.png",
         group="output",
     ),
+    Setting(
+        "tensorboard",
+        False,
+        SwitchOrText(),
+        help="write TensorBoard event files to DIR [OUT/tensorboard]: per-epoch losses, "
+        "accuracies, learning rate and epoch time; with --diagnostics also per-layer "
+        "histograms of weights, gradients and activations (needs tensorboardX)",
+        group="output",
+        metavar="DIR",
+    ),
 )
 
 
@@ -393,6 +406,7 @@ class TrainConfig:
     max_grad_norm: float | None = _default("max_grad_norm")
     early_stopping: int | None = _default("early_stopping")
     diagnostics: bool = _default("diagnostics")
+    tensorboard: bool | str = _default("tensorboard")
     seed: int = _default("seed")
     dtype: str = _default("dtype")
     out: str = _default("out")

@@ -43,6 +43,7 @@ __all__ = [
     "OptionList",
     "Options",
     "PositiveInts",
+    "SwitchOrText",
     "Text",
 ]
 
@@ -306,6 +307,26 @@ class Text(Constraint):
 
     def __repr__(self) -> str:
         return "Text()"
+
+
+class SwitchOrText(Constraint):
+    """``False`` (off), ``True`` (on, in the default place) or a non-empty string (a path).
+
+    A flag that may take a value: ``--tensorboard`` alone is True, ``--tensorboard DIR``
+    is ``'DIR'``; a TOML file writes ``tensorboard = true`` or ``tensorboard = "DIR"``.
+    """
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return isinstance(value, bool) or (isinstance(value, str) and value != "")
+
+    def describe(self) -> str:
+        return "true, false or a path"
+
+    def requirement(self, name: str) -> str:
+        return f"{name} to be True, False or a path"
+
+    def __repr__(self) -> str:
+        return "SwitchOrText()"
 
 
 class NoneOr(Constraint):

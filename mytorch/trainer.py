@@ -121,6 +121,7 @@ class Trainer:
         self.stop_training = False
         self.epoch = 0
         self.step_count = 0
+        self._pending_callback_states: list[dict[str, Any]] | None = None
 
     # ------------------------------------------------------------ one batch
     def training_step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -255,6 +256,79 @@ class Trainer:
         """Load a :meth:`snapshot` back into the model."""
         self.model.load_state_dict(state)
 
+    def callback_states(self) -> list[dict[str, Any]]:
+        """The state of every callback that keeps one, for a checkpoint.
+
+        Returns
+        -------
+        list of dict
+            ``{"type": class name, "state": callback.state_dict()}`` per callback with a
+            non-empty state, in the order of ``self.callbacks``.
+        """
+        states = []
+        for callback in self.callbacks:
+            state = callback.state_dict() if hasattr(callback, "state_dict") else {}
+            if state:
+                states.append({"type": type(callback).__name__, "state": state})
+        return states
+
+    def load_callback_states(self, states: list[dict[str, Any]]) -> None:
+        """Give the callbacks back their :meth:`callback_states` (resuming a run).
+
+        They are applied at the start of the next :meth:`fit` or :meth:`finish`, right
+        after the callbacks' ``on_train_begin`` (which starts their state afresh). The
+        k-th saved state of a type goes to the k-th callback of that type; a callback
+        with no saved state (a checkpoint of an older release) keeps its fresh state.
+
+        Raises
+        ------
+        ValueError
+            If a saved state has no callback of its type to go to.
+        """
+        available: dict[str, list[Any]] = {}
+        for callback in self.callbacks:
+            available.setdefault(type(callback).__name__, []).append(callback)
+        pending = []
+        for entry in states:
+            kind = entry.get("type") if isinstance(entry, dict) else None
+            if not available.get(kind):
+                present = [type(callback).__name__ for callback in self.callbacks]
+                raise ValueError(
+                    f"Trainer.load_callback_states: the saved state of a {kind} callback "
+                    f"has no callback to go to; the trainer has {present}"
+                )
+            pending.append((available[kind].pop(0), entry["state"]))
+        self._pending_callback_states = pending
+
+    def _begin_callbacks(self) -> None:
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        pending, self._pending_callback_states = self._pending_callback_states, None
+        for callback, state in pending or ():
+            callback.load_state_dict(state)
+
+    def _end_callbacks(self) -> None:
+        for callback in self.callbacks:
+            callback.on_train_end(self)
+        self.set_training(False)
+
+    def finish(self) -> History:
+        """End a run that has no epoch left to train, as :meth:`fit` ends one.
+
+        A run resumed from the checkpoint of its last epoch, or of the epoch at which a
+        callback stopped it, trains no more but still ends: the callbacks get their
+        saved states back and their ``on_train_end`` (early stopping restores the best
+        weights), and the model is left in evaluation mode.
+
+        Returns
+        -------
+        History
+            ``self.history``.
+        """
+        self._begin_callbacks()
+        self._end_callbacks()
+        return self.history
+
     def current_lr(self) -> float:
         """Learning rate of the first parameter group (NaN if unknown)."""
         groups = getattr(self.optimizer, "param_groups", None)
@@ -332,8 +406,7 @@ class Trainer:
         )
         classify = _is_classification(self.criterion, y)
         self.stop_training = False
-        for callback in self.callbacks:
-            callback.on_train_begin(self)
+        self._begin_callbacks()
         for _ in range(epochs):
             self.epoch += 1
             started = time.perf_counter()
@@ -370,9 +443,7 @@ class Trainer:
             if self.stop_training:
                 self.history.stopped_epoch = self.epoch
                 break
-        for callback in self.callbacks:
-            callback.on_train_end(self)
-        self.set_training(False)
+        self._end_callbacks()
         return self.history
 
     def _step_scheduler(self, logs: dict[str, float]) -> None:

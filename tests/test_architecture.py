@@ -42,7 +42,11 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
         ("mytorch.data", "mytorch.datasets", "mytorch.preprocessing", "mytorch.augmentation"),
     ),
     ("metrics", 3, ("mytorch.metrics",)),
-    ("files", 3, ("mytorch.files", "mytorch.checkpoint", "mytorch.serialization")),
+    (
+        "files",
+        3,
+        ("mytorch.files", "mytorch.checkpoint", "mytorch.serialization", "mytorch.run_lock"),
+    ),
     ("speed tier", 4, ("mytorch.compiled",)),
     ("training loop", 5, ("mytorch.callbacks", "mytorch.trainer")),
     (
@@ -78,6 +82,9 @@ PROTECTED = {
     "numpy",
     "pytest",
     "six",
+    "tensorboardX",
+    "tensorboard",
+    "dask_ml",
 }
 
 #: Files allowed over 500 lines, with the reason.
@@ -255,7 +262,7 @@ def test_config_cli_and_workflows_import_without_optional_packages():
     code = (
         "import sys\n"
         "for name in ('sklearn', 'matplotlib', 'tqdm', 'dask', 'distributed', 'torch',\n"
-        "             'pooch', 'scipy', 'threadpoolctl', 'numba', 'onnx'):\n"
+        "             'pooch', 'scipy', 'threadpoolctl', 'numba', 'onnx', 'tensorboardX'):\n"
         "    sys.modules[name] = None\n"
         "import mytorch.config, mytorch.constraints, mytorch.cli\n"
         "import mytorch.workflows.build, mytorch.workflows.train, mytorch.workflows.evaluate\n"

@@ -66,6 +66,7 @@ VALID = {
     "seed": (42, ["42"]),
     "out": ("runs/x", ["runs/x"]),
     "diagnostics": (True, []),
+    "tensorboard": ("runs/tb", ["runs/tb"]),
 }
 
 
@@ -106,6 +107,16 @@ def test_each_flag_reads_a_valid_value_into_the_config(name):
     config = cli._train_config(args)
     assert getattr(config, name) == value
     assert value != SETTINGS[name].default
+
+
+def test_tensorboard_alone_is_on_and_with_a_folder_names_it():
+    parser = _train_parser()
+    assert cli._train_config(parser.parse_args(["--tensorboard"])).tensorboard is True
+    given = parser.parse_args(["--tensorboard", "--epochs", "3"])
+    assert cli._train_config(given).tensorboard is True and cli._train_config(given).epochs == 3
+    assert cli._train_config(parser.parse_args([])).tensorboard is False
+    with pytest.raises(ValueError, match="--tensorboard expected true, false or a path, got ''"):
+        TrainConfig(tensorboard="").validate()
 
 
 def test_choices_of_the_flags_are_the_name_tables():

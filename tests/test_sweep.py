@@ -130,6 +130,15 @@ def test_run_one_reports_a_failure_instead_of_raising(tmp_path):
     assert (tmp_path / "bad" / "error.txt").exists()
 
 
+@pytest.mark.parametrize("activation, scheme", [("relu", "kaiming"), ("tanh", "xavier")])
+def test_a_run_without_init_chooses_it_by_the_activation(tmp_path, activation, scheme):
+    settings = {**BASE, "activation": activation, "epochs": 1}
+    del settings["init"]
+    row = run_one("auto", settings, str(tmp_path / "run"))
+    assert row["status"] == "ok", row["error"]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["init"] == scheme
+
+
 def test_local_cluster_workers_get_cores_divided_by_workers_blas_threads():
     with _client(None, 2, None) as (client, threads, _):
         expected = str(max(1, (os.cpu_count() or 1) // 2))

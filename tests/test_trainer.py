@@ -247,6 +247,109 @@ def test_early_stopping_needs_the_monitored_column():
         EarlyStopping(monitor="accuracy")
 
 
+def _memorising_run(epochs: int, stopper: EarlyStopping, state: dict | None = None):
+    """The run of the test above (it stops at its best epoch + 4), from ``state`` if given:
+    the model's, optimiser's, generator's and callbacks' states, epoch and history, as a
+    checkpoint holds them."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 10)), rng.integers(0, 3, 12)
+    X_val, y_val = rng.normal(size=(60, 10)), rng.integers(0, 3, 60)
+    model = nn.Sequential(
+        nn.Linear(10, 64, rng=0), nn.BatchNorm1d(64), nn.Tanh(), nn.Linear(64, 3, rng=1)
+    )
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters(), lr=0.03),
+        callbacks=[stopper],
+        rng=0,
+    )
+    if state is not None:
+        model.load_state_dict(state["model"])
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.rng.bit_generator.state = state["rng"]
+        trainer.history = History.from_dict(state["history"])
+        trainer.epoch = state["epoch"]
+        trainer.load_callback_states(state["callbacks"])
+    trainer.fit(X, y, epochs=epochs, batch_size=4, val_data=(X_val, y_val))
+    return trainer
+
+
+def _checkpoint(trainer: Trainer, tmp_path) -> dict:
+    from mytorch.serialization import load_checkpoint, save_checkpoint
+
+    save_checkpoint(
+        tmp_path / "checkpoint.npz",
+        {
+            "model": dict(trainer.model.state_dict()),
+            "optimizer": trainer.optimizer.state_dict(),
+            "rng": trainer.rng.bit_generator.state,
+            "history": trainer.history.to_dict(),
+            "epoch": trainer.epoch,
+            "callbacks": trainer.callback_states(),
+        },
+    )
+    return load_checkpoint(tmp_path / "checkpoint.npz")
+
+
+def test_early_stopping_resumed_from_a_checkpoint_stops_and_restores_as_the_whole_run(tmp_path):
+    whole = _memorising_run(200, EarlyStopping(patience=4))
+    best, stopped = whole.history.best_epoch, whole.history.stopped_epoch
+    assert stopped == best + 4
+    split = best + 2  # past the best epoch: the best weights exist only in the callback
+    first = _memorising_run(split, EarlyStopping(patience=4))
+    state = _checkpoint(first, tmp_path)
+    (saved,) = state["callbacks"]
+    assert saved["type"] == "EarlyStopping"
+    assert saved["state"]["best_epoch"] == best and saved["state"]["wait"] == 2
+    assert saved["state"]["best"] == min(whole.history.val_loss)
+    resumed = _memorising_run(200 - split, EarlyStopping(patience=4), state)
+    assert (resumed.history.best_epoch, resumed.history.stopped_epoch) == (best, stopped)
+    assert _same_state(resumed.model.state_dict(), whole.model.state_dict())
+    # Without the callback's state the resumed run takes a later epoch for the best.
+    state["callbacks"] = []
+    forgetful = _memorising_run(200 - split, EarlyStopping(patience=4), state)
+    assert forgetful.history.best_epoch != best
+
+
+def test_finish_ends_a_run_with_no_epoch_left_as_fit_would():
+    """A run resumed from the checkpoint of its last epoch: early stopping puts back the
+    best weights its saved state holds, and the model is left in evaluation mode."""
+    stopper = EarlyStopping(patience=4)
+    trainer = Trainer(
+        _mlp(),
+        nn.CrossEntropyLoss(),
+        optim.SGD(_mlp().parameters(), lr=0.1),
+        callbacks=[stopper],
+    )
+    best_state = {k: v + 1.0 for k, v in trainer.snapshot().items()}
+    trainer.load_callback_states(
+        [
+            {
+                "type": "EarlyStopping",
+                "state": {"best": 0.5, "best_epoch": 3, "best_state": best_state, "wait": 1},
+            }
+        ]
+    )
+    trainer.model.train()
+    assert trainer.finish() is trainer.history
+    assert trainer.history.best_epoch == 3
+    assert _same_state(trainer.model.state_dict(), best_state)
+    assert not trainer.model.training
+    assert stopper.wait == 1 and stopper.best == 0.5
+
+
+def test_callback_states_go_back_to_callbacks_of_their_type():
+    trainer = Trainer(_mlp(), nn.CrossEntropyLoss(), callbacks=[_Snapshots()])
+    assert trainer.callback_states() == []  # no callback with a state
+    with pytest.raises(ValueError, match=r"the saved state of a EarlyStopping callback has no"):
+        trainer.load_callback_states([{"type": "EarlyStopping", "state": {"wait": 1}}])
+    with pytest.raises(ValueError, match=r"EarlyStopping.load_state_dict: expected the keys"):
+        EarlyStopping().load_state_dict({"wait": 1})
+    with pytest.raises(ValueError, match=r"_Snapshots.load_state_dict: this callback keeps no"):
+        _Snapshots().load_state_dict({"states": 1})
+
+
 # ------------------------------------------------------------------ gradient clipping
 class _NormSpy:
     """Wraps an optimiser and records the global gradient norm at every step."""

@@ -23,6 +23,7 @@ from mytorch.serialization import atomic_write
 __all__ = [
     "HISTORY_COLUMNS",
     "describe",
+    "draw_learning_curves",
     "draw_pictures",
     "print_report",
     "report_diagnostics",
@@ -75,13 +76,13 @@ def print_report(report: dict, classes: list[str], stream: Any) -> None:
         print(f"{name:<{width}}  " + " ".join(f"{v:4d}" for v in row), file=stream)
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON to ``path``, atomically."""
+def write_json(path: Path, data: Any, *, durable: bool = True) -> None:
+    """Write ``data`` as indented JSON to ``path``, atomically (see ``atomic_write``)."""
     text = json.dumps(data, indent=2)
-    atomic_write(path, lambda file: file.write(text.encode()))
+    atomic_write(path, lambda file: file.write(text.encode()), durable=durable)
 
 
-def write_history(out: Path, history: dict) -> None:
+def write_history(out: Path, history: dict, *, durable: bool = True) -> None:
     """Write the per-epoch history as ``metrics.json`` and ``metrics.csv`` into ``out``.
 
     Parameters
@@ -91,14 +92,45 @@ def write_history(out: Path, history: dict) -> None:
     history : dict
         ``History.to_dict()``: a list per column of :data:`HISTORY_COLUMNS` (None where
         an epoch has no value, such as a validation loss without validation data).
+    durable : bool
+        Fsync the files (see :func:`mytorch.files.atomic_write`); the run's live
+        rewrites after each epoch skip it, its final write does not.
     """
-    write_json(out / "metrics.json", history)
+    write_json(out / "metrics.json", history, durable=durable)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HISTORY_COLUMNS)
     for i in range(len(history["epoch"])):
         writer.writerow(["" if history[c][i] is None else history[c][i] for c in HISTORY_COLUMNS])
-    atomic_write(out / "metrics.csv", lambda file: file.write(buffer.getvalue().encode()))
+    atomic_write(
+        out / "metrics.csv", lambda file: file.write(buffer.getvalue().encode()), durable=durable
+    )
+
+
+def draw_learning_curves(out: Path, history: dict, title: str) -> list[str]:
+    """Save ``learning_curves.png`` into ``out`` (atomically).
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The run directory.
+    history : dict
+        ``History.to_dict()``.
+    title : str
+        The picture's title.
+
+    Returns
+    -------
+    list of str
+        ``['learning_curves.png']``, or ``[]`` without matplotlib (nothing is drawn).
+    """
+    try:
+        from mytorch.tools.plots import plot_learning_curves
+
+        plot_learning_curves(history, out / "learning_curves.png", title=title)
+    except ImportError:
+        return []
+    return ["learning_curves.png"]
 
 
 def draw_pictures(

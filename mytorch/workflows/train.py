@@ -3,14 +3,19 @@
 :func:`train` leaves one run directory (``config.out``):
 
     model.npz            the trained model (``mytorch.load``)
-    config.json          every setting of the run
-    metrics.json / .csv  per-epoch history
+    config.json          every setting of the run (``init`` as chosen by ``auto``)
+    metrics.json / .csv  per-epoch history, rewritten after every epoch
     report.json          test accuracy, loss, per-class precision/recall/F1
-    learning_curves.png  training/validation loss and error per epoch
+    learning_curves.png  training/validation loss and error per epoch (redrawn while
+                         training when it is cheap, see ``LiveFiles``)
     confusion_matrix.png on the test set
     checkpoint.npz       the last finished epoch (``resume=True`` continues from it)
+    .mytorch.lock        the folder's lock: one run at a time (``mytorch.run_lock``)
 
-and, with ``config.diagnostics``, ``diagnostics.json`` and ``diagnostics.png``.
+and, with ``config.diagnostics``, ``diagnostics.json`` and ``diagnostics.png``; with
+``config.tensorboard``, TensorBoard event files in ``tensorboard/`` (or the folder
+given). Every file is written atomically; a run killed at any moment and resumed ends
+with the files, bit for bit, of the run that was never interrupted.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import numpy as np
 
 from mytorch import nn
 from mytorch.config import TrainConfig
-from mytorch.serialization import load_checkpoint, save, save_checkpoint
-from mytorch.trainer import Callback, EarlyStopping, History, Trainer, TrainingDivergedError
+from mytorch.run_lock import RunLock
+from mytorch.serialization import load_checkpoint, save
+from mytorch.trainer import Callback, EarlyStopping, Trainer, TrainingDivergedError
 from mytorch.version import __version__
 from mytorch.workflows import report
 from mytorch.workflows.build import (
@@ -36,78 +42,15 @@ from mytorch.workflows.build import (
     build_scheduler,
     fit_scaling,
     load_data,
+    resolve_init,
 )
 from mytorch.workflows.evaluate import score
+from mytorch.workflows.run_callbacks import Checkpoint, EpochPrinter, LiveFiles, restore
 
-__all__ = ["Checkpoint", "EpochPrinter", "train"]
+__all__ = ["Checkpoint", "EpochPrinter", "LiveFiles", "train"]
 
-
-def _generators(model: nn.Module, trainer: Trainer) -> list[np.random.Generator]:
-    """Every random generator of a run, in a fixed order: the trainer's, then the
-    model's modules' (dropout), so that a resumed run draws what the whole run would."""
-    gens = [trainer.rng]
-    gens += [
-        m.rng for m in model.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)
-    ]
-    return gens
-
-
-class Checkpoint(Callback):
-    """Save everything needed to resume after every epoch (atomically).
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The checkpoint file.
-    config : TrainConfig
-        The run's settings (a resumed run is built from them).
-    scaling : dict or None
-        The feature scaling (a resumed run must not fit it again).
-    """
-
-    def __init__(self, path: Path, config: TrainConfig, scaling: Any) -> None:
-        self.path, self.config, self.scaling = path, config, scaling
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        save_checkpoint(
-            self.path,
-            {
-                "config": asdict(self.config),
-                "epoch": trainer.epoch,
-                "step": trainer.step_count,
-                "model": dict(trainer.model.state_dict()),
-                "optimizer": trainer.optimizer.state_dict(),
-                "scheduler": None if trainer.scheduler is None else trainer.scheduler.state_dict(),
-                "history": trainer.history.to_dict(),
-                "rng": [g.bit_generator.state for g in _generators(trainer.model, trainer)],
-                "scaling": self.scaling,
-            },
-        )
-
-
-class EpochPrinter(Callback):
-    """Print one line per epoch: losses, errors, learning rate and time.
-
-    Parameters
-    ----------
-    total : int
-        The epochs the run plans (printed as ``epoch 3/10``).
-    stream : file-like
-        Where to print.
-    """
-
-    def __init__(self, total: int, stream: Any) -> None:
-        self.total, self.stream = total, stream
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        print(
-            f"epoch {epoch:3d}/{self.total}  train loss {logs['train_loss']:.4f} "
-            f"error {logs['train_error']:.2%}  |  val loss {logs.get('val_loss', np.nan):.4f} "
-            f"error {logs.get('val_error', np.nan):.2%}  lr {logs['lr']:.3g}  "
-            f"({logs['seconds']:.1f}s)",
-            file=self.stream,
-            flush=True,
-        )
+#: Rows of the validation data whose activations ``--tensorboard --diagnostics`` draws.
+_PROBE_ROWS = 256
 
 
 def _progress_bar(enabled: bool, epoch_of: Any) -> Any:
@@ -132,23 +75,14 @@ def _progress_bar(enabled: bool, epoch_of: Any) -> Any:
     return wrap
 
 
-def _restore(state: dict, trainer: Trainer) -> None:
-    """Put a checkpoint's model, optimiser, schedule, history and generators back."""
-    trainer.model.load_state_dict(state["model"])
-    trainer.optimizer.load_state_dict(state["optimizer"])
-    if trainer.scheduler is not None and state["scheduler"] is not None:
-        trainer.scheduler.load_state_dict(state["scheduler"])
-    trainer.history = History.from_dict(state["history"])
-    trainer.epoch, trainer.step_count = state["epoch"], state["step"]
-    generators = _generators(trainer.model, trainer)
-    for generator, saved_state in zip(generators, state["rng"], strict=True):
-        generator.bit_generator.state = saved_state
-
-
 def train(
     config: TrainConfig, *, resume: bool = False, progress: bool = True, stream: Any = None
 ) -> dict[str, Any]:
     """Run ``mytorch train``; return the report (also written to the run directory).
+
+    The run folder is locked for the whole run (:class:`mytorch.run_lock.RunLock`): a
+    second run into the same folder fails at once, naming this one, and a lock left by
+    a killed run is taken over (the run says so).
 
     Parameters
     ----------
@@ -175,11 +109,31 @@ def train(
         On a bad setting or bad data.
     FileNotFoundError
         On ``resume`` without a checkpoint, or a missing data file.
+    mytorch.run_lock.RunFolderBusyError
+        If another process is running in ``config.out``.
+    ImportError
+        If ``config.tensorboard`` is set and tensorboardX is not installed.
     mytorch.trainer.TrainingDivergedError
         If the loss becomes NaN or inf; the message says which checkpoint is kept.
     """
     stream = sys.stdout if stream is None else stream  # looked up now: redirects work
     out = Path(config.out)
+    if resume and not (out / "checkpoint.npz").exists():
+        raise FileNotFoundError(
+            f"mytorch train --resume: no checkpoint at {out / 'checkpoint.npz'}"
+        )
+    with RunLock(out) as lock:
+        if not lock.supported:
+            print("note: the run folder is not locked (this platform has no fcntl)", file=stream)
+        elif lock.taken_over:
+            print(f"note: {lock.describe_taken_over()}", file=stream)
+        return _train(config, out, resume, progress, stream)
+
+
+def _train(
+    config: TrainConfig, out: Path, resume: bool, progress: bool, stream: Any
+) -> dict[str, Any]:
+    """:func:`train` with the run folder locked."""
     checkpoint_path = out / "checkpoint.npz"
     state = None
     if resume:
@@ -192,6 +146,8 @@ def train(
         saved.epochs, saved.out = config.epochs or saved.epochs, config.out
         config = saved
     config.validate()
+    # config.json and the checkpoint say which initialisation --init auto chose.
+    config.init, init_reason = resolve_init(config)
     data, (X_train, y_train), (X_val, y_val) = load_data(config)
     scaling = state["scaling"] if state else fit_scaling(config, X_train)
     X_train, X_val = apply_scaling(X_train, scaling), apply_scaling(X_val, scaling)
@@ -199,14 +155,8 @@ def train(
     model = build_model(config, X_train.shape[1], data.n_classes)
     optimizer = build_optimizer(config, list(model.parameters()))
     scheduler = build_scheduler(config, optimizer)
-    callbacks: list[Callback] = [EpochPrinter(config.epochs, stream)]
-    if config.diagnostics:
-        from mytorch.tools.diagnostics import Diagnostics
-
-        callbacks.append(Diagnostics())
-    if config.early_stopping:
-        callbacks.append(EarlyStopping(patience=config.early_stopping))
-    callbacks.append(Checkpoint(checkpoint_path, config, scaling))
+    title = f"{data.name}: {report.describe(config)}"
+    callbacks = _callbacks(config, out, scaling, X_val, title, stream)
     trainer = Trainer(
         model,
         nn.CrossEntropyLoss(),
@@ -217,19 +167,20 @@ def train(
         max_grad_norm=config.max_grad_norm,
         rng=config.seed,
     )
-    if state is not None:
-        _restore(state, trainer)
-    out.mkdir(parents=True, exist_ok=True)
+    stopped = restore(state, trainer) if state is not None else False
     report.write_json(out / "config.json", asdict(config))
-    remaining = config.epochs - trainer.epoch
+    remaining = 0 if stopped else config.epochs - trainer.epoch
     print(
         f"MyTorch {__version__}: {data.name} ({len(X_train)} train / {len(X_val)} val "
-        f"/ {len(X_test)} test, {data.n_classes} classes), model:\n{model}",
+        f"/ {len(X_test)} test, {data.n_classes} classes), initialisation {config.init}"
+        f"{f' (--init auto: {init_reason})' if init_reason else ''}, model:\n{model}",
         file=stream,
     )
+    if stopped:
+        print(f"(the run was stopped early after epoch {trainer.epoch})", file=stream)
     started = time.perf_counter()
-    if remaining > 0:
-        try:
+    try:
+        if remaining > 0:
             # Overflow warnings are noise here: the trainer's guard stops with a clear message.
             with np.errstate(over="ignore", invalid="ignore"):
                 trainer.fit(
@@ -240,13 +191,17 @@ def train(
                     val_data=(X_val, y_val),
                     progress=_progress_bar(progress, lambda: trainer.epoch),
                 )
-        except TrainingDivergedError as error:
-            kept = (
-                f"\nThe last good epoch ({len(trainer.history)}) is kept in {checkpoint_path}."
-                if len(trainer.history)
-                else ""
-            )
-            raise TrainingDivergedError(f"{error}{kept}") from None
+        else:
+            # Nothing left to train, but the run still ends as fit() ends it (early
+            # stopping puts the best weights back).
+            trainer.finish()
+    except TrainingDivergedError as error:
+        kept = (
+            f"\nThe last good epoch ({len(trainer.history)}) is kept in {checkpoint_path}."
+            if len(trainer.history)
+            else ""
+        )
+        raise TrainingDivergedError(f"{error}{kept}") from None
     train_seconds = time.perf_counter() - started
     history = trainer.history.to_dict()
     model.eval()
@@ -269,7 +224,6 @@ def train(
     )
     report.write_json(out / "report.json", result)
     # Looked up on the module when called, so that a test can replace the drawing.
-    title = f"{data.name}: {report.describe(config)}"
     pictures = report.draw_pictures(out, history, result, list(data.classes), title)
     report.print_report(result, list(data.classes), stream)
     if config.diagnostics:
@@ -283,5 +237,46 @@ def train(
         "checkpoint.npz",
         *pictures,
     ]
+    if config.tensorboard:
+        files.append(f"{_tensorboard_dir(config, out)}/")
     print(f"\nSaved to {out}/: {', '.join(files)}", file=stream)
     return result
+
+
+def _tensorboard_dir(config: TrainConfig, out: Path) -> Path:
+    """``--tensorboard``'s folder: ``out/tensorboard``, or the one given."""
+    return out / "tensorboard" if config.tensorboard is True else Path(config.tensorboard)
+
+
+def _callbacks(
+    config: TrainConfig,
+    out: Path,
+    scaling: Any,
+    X_val: np.ndarray,
+    title: str,
+    stream: Any,
+) -> list[Callback]:
+    """The run's callbacks, in the order they run after each epoch.
+
+    Early stopping decides before the checkpoint saves its decision; TensorBoard writes
+    before the checkpoint, so that what a killed run wrote past its checkpoint is
+    hidden by the resumed run's purge marker; the live files follow the checkpoint and
+    so show no epoch that a resumed run would not keep.
+    """
+    callbacks: list[Callback] = [EpochPrinter(config.epochs, stream)]
+    if config.diagnostics:
+        from mytorch.tools.diagnostics import Diagnostics
+
+        callbacks.append(Diagnostics())
+    if config.early_stopping:
+        callbacks.append(EarlyStopping(patience=config.early_stopping))
+    if config.tensorboard:
+        from mytorch.tools.tensorboard import TensorBoard
+
+        probe = X_val[:_PROBE_ROWS] if config.diagnostics else None
+        callbacks.append(
+            TensorBoard(_tensorboard_dir(config, out), histograms=config.diagnostics, probe=probe)
+        )
+    callbacks.append(Checkpoint(out / "checkpoint.npz", config, scaling))
+    callbacks.append(LiveFiles(out, title))
+    return callbacks

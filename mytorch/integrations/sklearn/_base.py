@@ -37,8 +37,9 @@ PARAMETERS_DOC = """
     dropout : float, default=0.0
         Dropout probability after every hidden activation, in [0, 1).
     init : str, default='default'
-        Weight initialisation: 'default' (PyTorch's), 'course', 'notes', 'xavier' or
-        'kaiming' (see ``mytorch train --help``).
+        Weight initialisation: 'default' (PyTorch's), 'auto' (chosen by the activation,
+        as ``mytorch train`` chooses it), 'course', 'notes', 'xavier' or 'kaiming' (see
+        ``mytorch train --help``).
     solver : str, default='adam'
         The optimiser: 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad' or 'adadelta'.
     learning_rate_init : float, default=0.001

@@ -52,6 +52,11 @@ class Diagnostics(Callback):
     no optimiser (a model that steps itself) it falls back to the last batch's gradients
     and activations and records no update ratio.
 
+    It keeps no state of its own from one epoch to the next: its sums start afresh every
+    epoch and its records live in the trainer's history, which a checkpoint holds. So a
+    resumed run needs nothing from it (its ``state_dict()`` is empty) and continues its
+    records where they stopped.
+
     Examples
     --------
     >>> from mytorch import nn, optim
