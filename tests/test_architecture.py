@@ -55,7 +55,11 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
         ("mytorch.activation", "mytorch.loss", "mytorch.linear", "mytorch.batchnorm", "hw1"),
     ),
     ("learner tools", 7, ("mytorch.tools",)),
-    ("configuration", 7, ("mytorch.config", "mytorch.toy_config", "mytorch.constraints")),
+    (
+        "configuration",
+        7,
+        ("mytorch.config", "mytorch.toy_config", "mytorch.constraints", "mytorch.choices"),
+    ),
     ("workflows", 8, ("mytorch.workflows",)),
     ("integrations", 9, ("mytorch.integrations",)),
     ("playground", 9, ("mytorch.playground",)),
