@@ -111,6 +111,10 @@ class Callback:
                 f"got {sorted(state)}"
             )
 
+    #: True for a callback that must see every optimiser step (it wraps ``step``): the
+    #: trainer then trains with the reference loop instead of the compiled step.
+    needs_each_step = False
+
     def on_train_begin(self, trainer: Trainer) -> None:
         """Called once before the first epoch."""
 

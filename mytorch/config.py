@@ -289,6 +289,14 @@ SETTINGS: dict[str, Setting] = _settings(
         group="training",
     ),
     Setting("seed", 0, Interval(int, 0, None), help="[{default}]", group="training"),
+    Setting(
+        "reference_loop",
+        False,
+        Boolean(),
+        help="train with the reference loop of module calls instead of the compiled step "
+        "(mytorch.compile_step), which a run uses when it qualifies",
+        group="training",
+    ),
     # ---------------------------------------------------------------- output
     Setting(
         "out",
@@ -363,6 +371,7 @@ class TrainConfig:
     diagnostics: bool = _default("diagnostics")
     tensorboard: bool | str = _default("tensorboard")
     seed: int = _default("seed")
+    reference_loop: bool = _default("reference_loop")
     dtype: str = _default("dtype")
     out: str = _default("out")
 

@@ -9,22 +9,19 @@ MLP's own step (see ``hw1/hw1.py``).
 
 from __future__ import annotations
 
-import copy
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
 from mytorch.callbacks import Callback, EarlyStopping, History
+from mytorch.compiled_training import CompiledTraining
 from mytorch.data import DataLoader
+from mytorch.divergence import DivergenceGuards, TrainingDivergedError
 from mytorch.nn.loss import Loss
 from mytorch.validation import NonFiniteError, check_number, check_positive_int, check_rng
 
 __all__ = ["Callback", "EarlyStopping", "History", "Trainer", "TrainingDivergedError", "fit"]
-
-
-class TrainingDivergedError(RuntimeError):
-    """Training produced a NaN or inf loss or gradient and was stopped."""
 
 
 def _is_classification(criterion: Any, y: np.ndarray) -> bool:
@@ -40,7 +37,7 @@ def _count_errors(output: np.ndarray, y: np.ndarray) -> int:
     return int(np.count_nonzero(predicted != truth))
 
 
-class Trainer:
+class Trainer(CompiledTraining, DivergenceGuards):
     """Mini-batch training of a model with a loss and an optimiser.
 
     Parameters
@@ -64,6 +61,35 @@ class Trainer:
         Clip the global gradient norm to this value before each step.
     rng : numpy.random.Generator or int or None
         Seeds shuffling and input noise: a seed gives the same run every time.
+    compiled : bool or 'auto'
+        Train with the compiled step (:func:`mytorch.compile_step`) when the run
+        qualifies ('auto', the default), never (False), or always (True: a run that does
+        not qualify raises ``ValueError`` naming why). ``compiled_status`` says what
+        ``fit`` did.
+
+    Notes
+    -----
+    The compiled step gives the reference loop's results (batch by batch the same bits;
+    a whole compiled epoch within about 1e-15 in float64). What a run's options do to it:
+
+    ==========================================  =========================================
+    option                                      compiled step
+    ==========================================  =========================================
+    input noise, a progress bar                 batch by batch, compiled
+    ``shuffle_rng`` other than a Generator      batch by batch, compiled
+    none of those, numba installed, a plain     the whole epoch in one compiled call
+    network (Linear + Identity/Sigmoid/Tanh/
+    ReLU), class-index targets
+    gradient clipping (``max_grad_norm``)       reference loop (named in the status)
+    a callback that watches every step          reference loop (``Diagnostics``)
+    a subclass's own ``training_step``          reference loop (the course's trainer)
+    a model, loss or optimiser with no          reference loop (the reason, e.g. course
+    compiled form                               layers, class weights, RMSprop)
+    targets equal to the loss's ignore_index    reference loop
+    ==========================================  =========================================
+
+    A whole compiled epoch checks for NaN and inf at its end (the batch-by-batch modes
+    before every update, as the reference loop does).
 
     Examples
     --------
@@ -88,6 +114,7 @@ class Trainer:
         input_noise: float = 0.0,
         max_grad_norm: float | None = None,
         rng: np.random.Generator | int | None = None,
+        compiled: bool | str = "auto",
     ) -> None:
         if not (callable(model) and callable(getattr(model, "backward", None))):
             raise TypeError(
@@ -117,6 +144,15 @@ class Trainer:
             else check_number(max_grad_norm, "Trainer", "max_grad_norm", low=0, low_inclusive=False)
         )
         self.rng = check_rng(rng, "Trainer")
+        if not (compiled is True or compiled is False or compiled == "auto"):
+            raise ValueError(
+                f"Trainer: expected compiled to be True, False or 'auto', got {compiled!r}"
+            )
+        self.compiled = compiled
+        #: What the last ``fit`` trained with: "compiled (numpy)", "compiled (numba, whole
+        #: epochs)" or "reference loop: <the reason>".
+        self.compiled_status: str | None = None
+        self._step: Any = None
         self.history = History()
         self.stop_training = False
         self.epoch = 0
@@ -174,78 +210,6 @@ class Trainer:
         if reduction == "sum":
             return float(loss)
         return float(loss) * batch_size
-
-    # ------------------------------------------------------------ guards
-    def check_finite_loss(self, loss: Any) -> None:
-        """Stop training with a helpful message if the loss is NaN or inf."""
-        if not np.all(np.isfinite(loss)):
-            raise TrainingDivergedError(
-                f"Trainer: the loss became {np.asarray(loss).ravel()[0]} at epoch {self.epoch}, "
-                f"step {self.step_count}. Likely causes: a learning rate that is too large, "
-                "unscaled inputs (scale images to [0, 1] or standardise), or a model that "
-                "saturates; try a smaller lr, gradient clipping (max_grad_norm) or batch norm"
-            )
-
-    def raise_diverged(self, error: NonFiniteError, x: np.ndarray) -> NoReturn:
-        """Re-raise a NaN/inf found inside the network as ``TrainingDivergedError``.
-
-        Finite weights can still overflow to inf in a forward pass; the layer that
-        receives it raises ``NonFiniteError``. Non-finite *data* stays a ``ValueError``.
-        """
-        if not np.isfinite(x).all():
-            raise error
-        origin = self.locate_non_finite(x)
-        raise TrainingDivergedError(
-            f"Trainer: NaN or inf inside the network at epoch {self.epoch}, step "
-            f"{self.step_count}{': ' + origin if origin else ''} (detected by {error}). "
-            "Likely causes: a learning rate that is too large or unscaled inputs; try a "
-            "smaller lr, max_grad_norm or batch norm"
-        ) from None
-
-    def locate_non_finite(self, x: np.ndarray) -> str:
-        """Say where NaN or inf first appears for the batch ``x``, or ``""`` if unknown.
-
-        First a parameter that already holds NaN or inf (the last update put it there),
-        else the first module of the model's ``forward_chain()`` (a ``Sequential``'s
-        layers) whose output for ``x`` is not finite. The modules run on a copy of the
-        model, so its state and random generators are untouched.
-        """
-        named = getattr(self.model, "named_parameters", None)
-        for name, param in named() if named is not None else ():
-            if not np.isfinite(param.data).all():
-                return f"parameter '{name}' holds NaN or inf after the last update"
-        if not callable(getattr(self.model, "forward_chain", None)):
-            return ""
-        output = x
-        try:
-            with np.errstate(all="ignore"):
-                chain = copy.deepcopy(self.model).forward_chain()
-                for index, (_, layer) in enumerate(chain if len(chain) > 1 else []):
-                    output = layer(output)
-                    if not np.isfinite(output).all():
-                        return (
-                            f"layer {index} ({type(layer).__name__}) is the first whose "
-                            "output holds NaN or inf"
-                        )
-        except Exception:  # a diagnosis only; the original error is what matters
-            return ""
-        return ""
-
-    def check_finite_grads(self) -> None:
-        """Stop training if any gradient holds NaN or inf, naming the first such parameter."""
-        named = getattr(self.model, "named_parameters", None)
-        if named is None:
-            return
-        for name, param in named():
-            if param.grad is not None and not np.isfinite(np.sum(param.grad)):
-                if np.isfinite(param.grad).all():
-                    continue
-                raise TrainingDivergedError(
-                    f"Trainer: the gradient of '{name}' holds NaN or inf at epoch "
-                    f"{self.epoch}, step {self.step_count} (the first layer where it appears). "
-                    "Likely causes: too large a learning rate or unscaled inputs; try a "
-                    "smaller lr or max_grad_norm"
-                )
 
     # ------------------------------------------------------------ state for callbacks
     def snapshot(self) -> dict[str, np.ndarray]:
@@ -405,6 +369,7 @@ class Trainer:
             rng=self.rng if shuffle_rng is None else shuffle_rng,
         )
         classify = _is_classification(self.criterion, y)
+        step, whole_epochs = self._compiled_step(X, y, progress, shuffle_rng)
         self.stop_training = False
         self._begin_callbacks()
         for _ in range(epochs):
@@ -412,22 +377,10 @@ class Trainer:
             started = time.perf_counter()
             lr = self.current_lr()
             self.set_training(True)
-            loss_total, errors, seen = 0.0, 0, 0
-            batches = progress(loader) if progress is not None else loader
-            for xb, yb in batches:
-                if self.input_noise:
-                    xb = xb + self.rng.normal(0.0, self.input_noise, xb.shape).astype(xb.dtype)
-                self.step_count += 1
-                output, loss = self.training_step(xb, yb)
-                loss_total += loss
-                seen += len(xb)
-                if classify:
-                    errors += _count_errors(output, yb)
-                if hasattr(batches, "set_postfix"):
-                    postfix = {"loss": f"{loss_total / seen:.4f}"}
-                    if classify:
-                        postfix["acc"] = f"{1 - errors / seen:.4f}"
-                    batches.set_postfix(postfix, refresh=False)
+            if whole_epochs:
+                loss_total, errors, seen = self._compiled_epoch(step, loader)
+            else:
+                loss_total, errors, seen = self._batches(step, loader, classify, progress)
             logs = {
                 "train_loss": loss_total / seen,
                 "train_error": errors / seen if classify else np.nan,
@@ -454,6 +407,32 @@ class Trainer:
             self.scheduler.step(logs["train_loss"] if np.isnan(metric) else metric)
         else:
             self.scheduler.step()
+
+    # ------------------------------------------------------------ the epoch's batches
+    def _batches(
+        self, step: Any, loader: DataLoader, classify: bool, progress: Any
+    ) -> tuple[float, int, int]:
+        """Train on every batch of ``loader``; return (loss sum, errors, samples)."""
+        loss_total, errors, seen = 0.0, 0, 0
+        batches = progress(loader) if progress is not None else loader
+        for xb, yb in batches:
+            if self.input_noise:
+                xb = xb + self.rng.normal(0.0, self.input_noise, xb.shape).astype(xb.dtype)
+            self.step_count += 1
+            if step is None:
+                output, loss = self.training_step(xb, yb)
+            else:
+                output, loss = self._compiled_training_step(step, xb, yb)
+            loss_total += loss
+            seen += len(xb)
+            if classify:
+                errors += _count_errors(output, yb)
+            if hasattr(batches, "set_postfix"):
+                postfix = {"loss": f"{loss_total / seen:.4f}"}
+                if classify:
+                    postfix["acc"] = f"{1 - errors / seen:.4f}"
+                batches.set_postfix(postfix, refresh=False)
+        return loss_total, errors, seen
 
 
 def fit(

@@ -48,7 +48,16 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
         ("mytorch.files", "mytorch.checkpoint", "mytorch.serialization", "mytorch.run_lock"),
     ),
     ("speed tier", 4, ("mytorch.compiled",)),
-    ("training loop", 5, ("mytorch.callbacks", "mytorch.trainer")),
+    (
+        "training loop",
+        5,
+        (
+            "mytorch.callbacks",
+            "mytorch.trainer",
+            "mytorch.compiled_training",
+            "mytorch.divergence",
+        ),
+    ),
     (
         "course adapters",
         6,

@@ -67,6 +67,7 @@ VALID = {
     "out": ("runs/x", ["runs/x"]),
     "diagnostics": (True, []),
     "tensorboard": ("runs/tb", ["runs/tb"]),
+    "reference_loop": (True, []),
 }
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mytorch.compiled.plan import Unsupported
+from mytorch.compiled.plan import NotFinite, Unsupported
 from mytorch.compiled.predict import Predictor
 from mytorch.compiled.train_step import TrainStep
 
 __all__ = [
+    "NotFinite",
     "Predictor",
     "TrainStep",
     "Unsupported",

@@ -147,12 +147,15 @@ def _adam(data, grad, m, v, decay, beta1, beta2, one_minus_beta1, one_minus_beta
 def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, grad_b, outs,
                 backs, loss_grad, flat_data, flat_grad, state_a, state_b, kind, hyper, start,
                 mean):  # fmt: skip
-    """Train one epoch; return (sum of batch losses weighted for a per-sample mean, errors).
+    """Train one epoch; return (loss sum, errors, steps, where it stopped).
 
     ``kind`` 0: SGD with ``hyper`` = (lr, momentum, weight_decay, nesterov); ``state_a``
     its momentum buffer (``start`` > 0: not the first step). ``kind`` 1: Adam(W) with
     ``hyper`` = (lr, beta1, beta2, eps, weight_decay, decoupled); ``state_a``/``state_b``
-    its moments and ``start`` the steps done so far. Returns (loss sum, errors, steps).
+    its moments and ``start`` the steps done so far. Returns the per-sample losses summed,
+    the arg-max errors, the steps done, and -1, or the first row of the batch whose logits
+    held NaN or inf: the epoch stops there, before that batch's update, as the reference
+    trainer's guard stops it.
     """
     n = X.shape[0]
     one, zero = _cast(X, 1.0), _cast(X, 0.0)
@@ -181,6 +184,10 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
             _bias_activation(out, biases[k], has_bias[k], codes[k], one, zero)
             a = out
         logits = a
+        for r in range(rows):
+            for j in range(logits.shape[1]):
+                if not np.isfinite(logits[r, j]):
+                    return loss_sum, errors, step, begin
         for r in range(rows):
             best = 0
             for j in range(1, logits.shape[1]):
@@ -221,7 +228,7 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
         if kind == 0:
             step += 1
         begin = stop
-    return loss_sum, errors, step
+    return loss_sum, errors, step, -1
 
 
 class NumbaKernels:

@@ -23,6 +23,7 @@ from mytorch.nn.module import Module
 
 __all__ = [
     "ACTIVATIONS",
+    "NotFinite",
     "LOSSES",
     "OPTIMIZERS",
     "Plan",
@@ -56,6 +57,29 @@ OPTIMIZERS = ("SGD", "Adam", "AdamW")
 
 class Unsupported(ValueError):  # noqa: N818 - it is a reason, read as "Unsupported: ..."
     """The model, loss or optimiser has something the compiled step does not run."""
+
+
+class NotFinite(ArithmeticError):  # noqa: N818 - names the state, as StopIteration does
+    """The loss or a gradient of a step is NaN or inf; the update was not made.
+
+    Attributes
+    ----------
+    what : str
+        "loss", "gradient", or "output" (the network's output for ``batch``, in a whole
+        compiled epoch, which stops before that batch's update).
+    loss : float
+        The step's loss (the epoch's loss sum so far, for "output").
+    batch : numpy.ndarray or None
+        The input batch whose output held NaN or inf (for "output").
+    step : int
+        Which step of the epoch that batch is, counted from 1 (for "output").
+    """
+
+    def __init__(
+        self, what: str, loss: float, batch: np.ndarray | None = None, step: int = 0
+    ) -> None:
+        super().__init__(f"the {what} of the step is NaN or inf (loss {loss})")
+        self.what, self.loss, self.batch, self.step = what, loss, batch, step
 
 
 @dataclass
@@ -123,6 +147,12 @@ def chain_of(model: Module) -> list[tuple[str, Module]]:
 
 
 def _kind(module: Module) -> Step:
+    replaced = [name for name in ("forward", "backward") if name in vars(module)]
+    if replaced:
+        raise Unsupported(
+            f"a {type(module).__name__} whose {' and '.join(replaced)} was replaced on the "
+            "instance (the compiled step runs the class's formulas)"
+        )
     if not registry.is_registered(module):
         raise Unsupported(
             f"{type(module).__name__} is not one of mytorch.nn's own layers (a subclass "

@@ -22,13 +22,14 @@ their modules' own code.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from mytorch.compiled import kernels
+from mytorch.compiled import epoch, kernels
 from mytorch.compiled.flat import FlatParameters
-from mytorch.compiled.plan import Plan, make_plan
+from mytorch.compiled.plan import NotFinite, Plan, make_plan
 from mytorch.nn.kernels import batch_sum, weight_gradient
 from mytorch.optim.kernels.threaded import for_each_chunk
 from mytorch.optim.optimizer import gradient_with_decay
@@ -80,11 +81,22 @@ class TrainStep:
         The fused kernels this model uses, e.g. ``["linear+sigmoid", "flat SGD"]``.
     output : numpy.ndarray or None
         The model's output for the last batch (a buffer the next call overwrites).
+    guard : bool
+        Check the loss and the gradients of every step and raise :class:`NotFinite`
+        before an update with NaN or inf (default True); the whole-epoch loop checks
+        the epoch's loss and the parameters at its end instead.
+    epoch_stats : dict
+        After :meth:`run_epoch`: ``loss_sum`` (the per-sample losses summed, as the
+        reference trainer counts them), ``errors`` (arg-max errors, for class targets)
+        and ``samples``.
     """
 
-    def __init__(self, model: Any, criterion: Any, optimizer: Any, backend: str) -> None:
+    def __init__(
+        self, model: Any, criterion: Any, optimizer: Any, backend: str, guard: bool = True
+    ) -> None:
         self.model, self.criterion, self.optimizer = model, criterion, optimizer
         self.backend = backend
+        self.guard = guard
         self.output: np.ndarray | None = None
         self._replan()
 
@@ -106,10 +118,16 @@ class TrainStep:
             if before.kind == "linear" and step.kind == "activation":
                 if step.name in self._kernels.FUSED_ACTIVATIONS:
                     names.append(f"linear+{step.name.lower()}")
-        if self._plain_layers() is not None:
+        if epoch.plain_layers(self) is not None:
             names.append("whole epoch: batch loop, softmax cross-entropy, every layer")
         names.append(f"flat {self._plan.optimizer}")
         return names
+
+    @property
+    def compiles_whole_epochs(self) -> bool:
+        """Whether :meth:`run_epoch` runs the whole epoch in one compiled call (numba and a
+        plain network: Linear + Identity/Sigmoid/Tanh/ReLU, cross-entropy)."""
+        return epoch.plain_layers(self) is not None
 
     def _follow_edits(self) -> None:
         """Plan again if the model, loss or optimiser changed; re-adopt replaced state."""
@@ -154,10 +172,24 @@ class TrainStep:
     def _train(self, x: np.ndarray, y: np.ndarray) -> float:
         buffers = self._buffers_for(x.shape[0])
         saved = self._forward(x, buffers)
-        loss = self.criterion(self.output, y)
+        with assume_finite(False):  # the loss checks the network's output, as in the reference
+            loss = float(self.criterion(self.output, y))
+        if self.guard and not math.isfinite(loss):
+            raise NotFinite("loss", loss)
         self._backward(saved, buffers, self.criterion.backward())
+        if self.guard and not self._finite(self._flat.grad):
+            raise NotFinite("gradient", loss)
         self._update()
-        return float(loss)
+        return loss
+
+    @staticmethod
+    def _finite(array: np.ndarray) -> bool:
+        # One BLAS pass: NaN or inf anywhere makes the sum of squares non-finite (so does
+        # an overflow of it, which the exact test below then clears).
+        with np.errstate(over="ignore", invalid="ignore"):
+            if math.isfinite(float(np.dot(array, array))):
+                return True
+        return bool(np.isfinite(array).all())
 
     def _forward(self, x: np.ndarray, buffers: _Buffers) -> list[np.ndarray | None]:
         """Run the chain; return what backward needs of each step (a Linear's input, a
@@ -307,8 +339,8 @@ class TrainStep:
         order = check_rng(rng, "TrainStep.run_epoch").permutation(n) if shuffle else None
         count_errors = y.dtype.kind in "iu" and self.criterion.classification
         with assume_finite():
-            if self._plain_layers() is not None and y.dtype.kind in "iu":
-                total, errors = self._compiled_epoch(X, y, order, batch_size)
+            if epoch.plain_layers(self) is not None and y.dtype.kind in "iu":
+                total, errors = epoch.compiled_epoch(self, X, y, order, batch_size)
             else:
                 total, errors = 0.0, 0
                 for start in range(0, n, batch_size):
@@ -325,118 +357,3 @@ class TrainStep:
             "samples": n,
         }
         return total / n
-
-    # ------------------------------------------------------------------ the compiled epoch
-    def _plain_layers(self) -> list[tuple[Any, int]] | None:
-        """[(Linear, activation code), ...] when the whole epoch can run compiled: Linear
-        layers each followed by at most a fused activation, ending with a Linear, the
-        softmax cross-entropy; else None."""
-        if self.backend != "numba" or self._plan.loss != "CrossEntropyLoss":
-            return None
-        from mytorch.compiled.numba_loops import ACTIVATION_CODES
-
-        layers = []
-        for step in self._plan.steps:
-            if step.kind == "linear":
-                layers.append([step.module, 0])
-            elif step.name in ACTIVATION_CODES and layers and layers[-1][1] == 0:
-                layers[-1][1] = ACTIVATION_CODES[step.name]
-            else:
-                return None
-        if layers[-1][1] != 0 or any(s.kind == "activation" for s in self._plan.steps[-1:]):
-            return None
-        return [(layer, code) for layer, code in layers]
-
-    def _compiled_epoch(
-        self, X: np.ndarray, y: np.ndarray, order: np.ndarray | None, batch_size: int
-    ) -> tuple[float, int]:
-        from mytorch.compiled import numba_loops
-
-        layers = self._plain_layers()
-        flat, group = self._flat, self.optimizer.param_groups[0]
-        dtype = self._plan.dtype
-        rows = min(batch_size, X.shape[0])
-        if self._epoch_inputs is None or self._epoch_inputs[0] != rows:
-            weights = [layer.weight.data for layer, _ in layers]
-            empty = np.zeros(1, dtype)
-            biases = [empty if layer.bias is None else layer.bias.data for layer, _ in layers]
-            grad_w = [flat.grad_view(self._index[id(layer.weight)]) for layer, _ in layers]
-            grad_b = [
-                empty if layer.bias is None else flat.grad_view(self._index[id(layer.bias)])
-                for layer, _ in layers
-            ]
-            outs = [np.empty((rows, layer.out_features), dtype) for layer, _ in layers]
-            backs = [np.empty((rows, layer.in_features), dtype) for layer, _ in layers]
-            self._epoch_inputs = (
-                rows,
-                tuple(weights),
-                tuple(biases),
-                np.array([layer.bias is not None for layer, _ in layers]),
-                np.array([code for _, code in layers], dtype=np.int64),
-                tuple(grad_w),
-                tuple(grad_b),
-                tuple(outs),
-                tuple(backs),
-                np.empty((rows, layers[-1][0].out_features), dtype),
-            )
-        _, weights, biases, has_bias, codes, grad_w, grad_b, outs, backs, loss_grad = (
-            self._epoch_inputs
-        )
-        if self._plan.optimizer == "SGD":
-            kind = 0
-            momentum = group["momentum"]
-            first = momentum != 0 and not flat.state
-            if first:
-                flat.start_state()
-            state_a = flat.state["momentum_buffer"] if momentum != 0 else flat.data
-            state_b = state_a
-            hyper = np.array([group["lr"], momentum, group["weight_decay"], group["nesterov"]])
-            start = 0 if first else 1
-        else:
-            kind = 1
-            if not flat.state:
-                flat.start_state()
-            state_a, state_b = flat.state["exp_avg"], flat.state["exp_avg_sq"]
-            beta1, beta2 = group["betas"]
-            hyper = np.array(
-                [
-                    group["lr"],
-                    beta1,
-                    beta2,
-                    group["eps"],
-                    group["weight_decay"],
-                    group["decoupled_weight_decay"],
-                ]
-            )
-            start = flat.step
-        order_array = np.zeros(0, np.int64) if order is None else order.astype(np.int64)
-        total, errors, step = numba_loops.train_epoch(
-            X,
-            y.astype(np.int64, copy=False),
-            order_array,
-            batch_size,
-            weights,
-            biases,
-            has_bias,
-            codes,
-            grad_w,
-            grad_b,
-            outs,
-            backs,
-            loss_grad,
-            flat.data,
-            flat.grad,
-            state_a,
-            state_b,
-            kind,
-            hyper,
-            start,
-            self._mean,
-        )
-        if kind == 1:
-            flat.step = step
-            flat.record_step()
-        flat.grads_to_parameters()
-        last = X.shape[0] - (X.shape[0] - 1) // batch_size * batch_size
-        self.output = outs[-1][:last]
-        return total, errors

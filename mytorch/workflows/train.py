@@ -166,6 +166,7 @@ def _train(
         input_noise=config.input_noise,
         max_grad_norm=config.max_grad_norm,
         rng=config.seed,
+        compiled=False if config.reference_loop else "auto",
     )
     stopped = restore(state, trainer) if state is not None else False
     report.write_json(out / "config.json", asdict(config))
@@ -178,6 +179,8 @@ def _train(
     )
     if stopped:
         print(f"(the run was stopped early after epoch {trainer.epoch})", file=stream)
+    progress_bar = _progress_bar(progress, lambda: trainer.epoch)
+    print(f"training: {trainer.plan(X_train, y_train, progress=progress_bar)}", file=stream)
     started = time.perf_counter()
     try:
         if remaining > 0:
@@ -189,7 +192,7 @@ def _train(
                     epochs=remaining,
                     batch_size=config.batch_size,
                     val_data=(X_val, y_val),
-                    progress=_progress_bar(progress, lambda: trainer.epoch),
+                    progress=progress_bar,
                 )
         else:
             # Nothing left to train, but the run still ends as fit() ends it (early

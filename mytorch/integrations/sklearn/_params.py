@@ -72,6 +72,7 @@ PARAMETER_CONSTRAINTS: dict[str, Constraint] = {
     "validation_fraction": _of("validation_fraction"),
     "n_iter_no_change": Interval(int, 1, None),
     "dtype": _of("dtype"),
+    "compiled": Boolean(),
 }
 
 

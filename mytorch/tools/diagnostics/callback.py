@@ -71,6 +71,10 @@ class Diagnostics(Callback):
     ['0.bias', '0.weight', '2.bias', '2.weight']
     """
 
+    #: It wraps the optimiser's step to see every update: the trainer then runs the
+    #: reference loop, not the compiled step.
+    needs_each_step = True
+
     def __init__(self, probe: np.ndarray | None = None) -> None:
         self.probe = None if probe is None else np.asarray(probe)
         self.records: list[dict[str, Any]] = []

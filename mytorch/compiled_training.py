@@ -1,0 +1,135 @@
+"""How the ``Trainer`` trains with the compiled step: when a run qualifies, and how.
+
+``Trainer`` (``mytorch/trainer.py``) derives from :class:`CompiledTraining`, which
+holds the one decision (:meth:`CompiledTraining._compiled_step`: the reference loop, the
+compiled step batch by batch, or whole compiled epochs; the table is in ``Trainer``'s
+Notes) and the two ways of running a compiled epoch with the reference loop's guards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mytorch.data import DataLoader
+from mytorch.divergence import TrainingDivergedError
+from mytorch.validation import NonFiniteError
+
+__all__ = ["CompiledTraining"]
+
+
+class CompiledTraining:
+    """The compiled-step part of :class:`mytorch.trainer.Trainer` (a base class of it).
+
+    It reads the trainer's ``compiled``, ``model``, ``criterion``, ``optimizer``,
+    ``max_grad_norm``, ``callbacks``, ``input_noise``, ``epoch``, ``step_count`` and its
+    guards (``check_finite_loss``, ``check_finite_grads``, ``raise_diverged``).
+    """
+
+    def _compiled_training_step(
+        self, step: Any, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """:meth:`training_step` by the compiled step, with the reference's guards."""
+        from mytorch.compiled import NotFinite
+
+        try:
+            loss = step(x, y)
+        except NotFinite as error:
+            if error.what == "loss":
+                self.check_finite_loss(error.loss)
+            self.check_finite_grads()
+            raise  # pragma: no cover - one of the checks above raises
+        except NonFiniteError as error:
+            self.raise_diverged(error, x)
+        return step.output, self.loss_sum(loss, len(x))
+
+    def _compiled_epoch(self, step: Any, loader: DataLoader) -> tuple[float, int, int]:
+        """A whole epoch in one compiled call (the batches ``loader`` would give)."""
+        from mytorch.compiled import NotFinite
+
+        try:
+            step.run_epoch(
+                loader.X, loader.y, loader.batch_size, shuffle=loader.shuffle, rng=loader.rng
+            )
+        except NotFinite as error:
+            if error.what == "output":
+                # The batch where the network's output overflowed, as the reference loop
+                # finds it: the guard names the step and the first layer.
+                self.step_count += error.step
+                self.raise_diverged(NonFiniteError(f"compiled epoch: {error}"), error.batch)
+            raise TrainingDivergedError(
+                f"Trainer: the loss or the weights became NaN or inf during epoch "
+                f"{self.epoch} (found at its end by the compiled epoch). Likely causes: a "
+                "learning rate that is too large, unscaled inputs, or a model that "
+                "saturates; try a smaller lr, gradient clipping (max_grad_norm) or batch norm"
+            ) from None
+        self.step_count += len(loader)
+        stats = step.epoch_stats
+        return stats["loss_sum"], stats["errors"] or 0, stats["samples"]
+
+    def plan(
+        self, X: np.ndarray, y: np.ndarray, progress: Any = None, shuffle_rng: Any = None
+    ) -> str:
+        """Say how :meth:`fit` with these arguments will train, without training.
+
+        Returns
+        -------
+        str
+            ``compiled_status``: "compiled (numba, whole epochs)", "compiled (numpy)", or
+            "reference loop: <the reason>".
+        """
+        self._compiled_step(X, y, progress, shuffle_rng)
+        return self.compiled_status
+
+    def _compiled_step(
+        self, X: np.ndarray, y: np.ndarray, progress: Any, shuffle_rng: Any
+    ) -> tuple[Any, bool]:
+        """The compiled step for this run and whether whole epochs can run compiled, or
+        (None, False) with the reason in ``compiled_status`` (see the class's Notes)."""
+        reason = self._reference_loop_reason(X, y)
+        if reason is None:
+            from mytorch.compiled import Unsupported, compile_step
+
+            made_for = (self.model, self.criterion, self.optimizer)
+            try:
+                if self._step is None or self._made_for != made_for:
+                    self._step = compile_step(*made_for)
+                    self._made_for = made_for
+            except Unsupported as error:
+                reason = str(error)
+        if reason is not None:
+            if self.compiled is True:
+                raise ValueError(f"Trainer: compiled=True, but {reason}")
+            self.compiled_status = f"reference loop: {reason}"
+            return None, False
+        step = self._step
+        whole = (
+            progress is None
+            and not self.input_noise
+            and (shuffle_rng is None or isinstance(shuffle_rng, np.random.Generator))
+            and y.dtype.kind in "iu"
+            and step.compiles_whole_epochs
+        )
+        self.compiled_status = f"compiled ({step.backend}{', whole epochs' if whole else ''})"
+        return step, whole
+
+    def _reference_loop_reason(self, X: np.ndarray, y: np.ndarray) -> str | None:
+        """Why this run cannot use the compiled step, or None."""
+        if self.compiled is False:
+            return "compiled=False"
+        if not isinstance(X, np.ndarray) or X.ndim != 2:
+            return "the compiled step takes inputs of shape (N, features)"
+        if len([c for c in type(self).__mro__ if "training_step" in vars(c)]) > 1:
+            return f"{type(self).__name__} has a training_step of its own"
+        if self.optimizer is None:
+            return "no optimizer"
+        if self.max_grad_norm is not None:
+            return "gradient clipping (max_grad_norm) is not part of the compiled step"
+        for callback in self.callbacks:
+            if getattr(callback, "needs_each_step", False):
+                return f"the {type(callback).__name__} callback watches every step"
+        ignore = getattr(self.criterion, "ignore_index", None)
+        if ignore is not None and y.dtype.kind in "iu" and bool(np.any(y == ignore)):
+            return "some targets equal the loss's ignore_index"
+        return None
