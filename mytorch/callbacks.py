@@ -118,6 +118,13 @@ class Callback:
     def on_train_begin(self, trainer: Trainer) -> None:
         """Called once before the first epoch."""
 
+    def on_step_end(self, trainer: Trainer, step: int) -> None:
+        """Called after each optimiser step (``step`` is ``trainer.step_count``).
+
+        A callback that overrides it makes the trainer train batch by batch (no whole
+        compiled epochs), so that it sees every step; weight averaging uses it.
+        """
+
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch with its numbers (``epoch`` counts from 1)."""
 

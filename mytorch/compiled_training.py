@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from mytorch.callbacks import Callback
 from mytorch.data import DataLoader
 from mytorch.divergence import TrainingDivergedError
 from mytorch.validation import NonFiniteError
@@ -104,9 +105,15 @@ class CompiledTraining:
             self.compiled_status = f"reference loop: {reason}"
             return None, False
         step = self._step
+        watches_steps = any(
+            type(callback).on_step_end is not Callback.on_step_end for callback in self.callbacks
+        )
         whole = (
             progress is None
             and not self.input_noise
+            and self.augment is None
+            and self.schedule_interval == "epoch"
+            and not watches_steps
             and (shuffle_rng is None or isinstance(shuffle_rng, np.random.Generator))
             and y.dtype.kind in "iu"
             and step.compiles_whole_epochs

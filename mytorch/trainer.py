@@ -57,6 +57,13 @@ class Trainer(CompiledTraining, DivergenceGuards):
     input_noise : float
         Standard deviation of Gaussian noise added to each training batch's inputs
         (the notes' input-noise regulariser); 0 disables it.
+    augment : callable or None
+        ``augment(batch, rng)`` returns a changed copy of each training batch's inputs
+        (``mytorch.augmentation``: shifts, flips, erasing), drawn from ``rng`` (the
+        trainer's); never applied to validation data. Applied before ``input_noise``.
+    schedule_interval : {'epoch', 'step'}
+        Step the scheduler after every epoch (PyTorch's usual place) or after every
+        optimiser step (the notes' eta(t), t counting updates).
     max_grad_norm : float or None
         Clip the global gradient norm to this value before each step.
     rng : numpy.random.Generator or int or None
@@ -75,7 +82,9 @@ class Trainer(CompiledTraining, DivergenceGuards):
     ==========================================  =========================================
     option                                      compiled step
     ==========================================  =========================================
-    input noise, a progress bar                 batch by batch, compiled
+    input noise, augmentation, a progress bar,  batch by batch, compiled
+    a scheduler stepped per update, a callback
+    with ``on_step_end`` (weight averaging)
     ``shuffle_rng`` other than a Generator      batch by batch, compiled
     none of those, numba installed, a plain     the whole epoch in one compiled call
     network (Linear + Identity/Sigmoid/Tanh/
@@ -112,6 +121,8 @@ class Trainer(CompiledTraining, DivergenceGuards):
         scheduler: Any = None,
         callbacks: Any = (),
         input_noise: float = 0.0,
+        augment: Any = None,
+        schedule_interval: str = "epoch",
         max_grad_norm: float | None = None,
         rng: np.random.Generator | int | None = None,
         compiled: bool | str = "auto",
@@ -138,6 +149,22 @@ class Trainer(CompiledTraining, DivergenceGuards):
         self.scheduler = scheduler
         self.callbacks = list(callbacks)
         self.input_noise = check_number(input_noise, "Trainer", "input_noise", low=0)
+        if augment is not None and not callable(augment):
+            raise TypeError(
+                f"Trainer: expected augment to be a callable (batch, rng) -> batch, "
+                f"e.g. mytorch.augmentation.RandomTranslate(2), got {augment!r}"
+            )
+        self.augment = augment
+        if schedule_interval not in ("epoch", "step"):
+            raise ValueError(
+                f"Trainer: expected schedule_interval 'epoch' or 'step', got {schedule_interval!r}"
+            )
+        if schedule_interval == "step" and getattr(scheduler, "monitors_metric", False):
+            raise ValueError(
+                "Trainer: a scheduler that monitors a metric (ReduceLROnPlateau) steps once "
+                "per epoch; use schedule_interval='epoch'"
+            )
+        self.schedule_interval = schedule_interval
         self.max_grad_norm = (
             None
             if max_grad_norm is None
@@ -390,7 +417,8 @@ class Trainer(CompiledTraining, DivergenceGuards):
                 logs["val_loss"], logs["val_error"] = self.evaluate(*val_data)
             logs["seconds"] = time.perf_counter() - started
             self.history.append(logs)
-            self._step_scheduler(logs)
+            if self.schedule_interval == "epoch":
+                self._step_scheduler(logs)
             for callback in self.callbacks:
                 callback.on_epoch_end(self, self.epoch, logs)
             if self.stop_training:
@@ -416,6 +444,8 @@ class Trainer(CompiledTraining, DivergenceGuards):
         loss_total, errors, seen = 0.0, 0, 0
         batches = progress(loader) if progress is not None else loader
         for xb, yb in batches:
+            if self.augment is not None:
+                xb = self.augment(xb, self.rng)
             if self.input_noise:
                 xb = xb + self.rng.normal(0.0, self.input_noise, xb.shape).astype(xb.dtype)
             self.step_count += 1
@@ -427,6 +457,10 @@ class Trainer(CompiledTraining, DivergenceGuards):
             seen += len(xb)
             if classify:
                 errors += _count_errors(output, yb)
+            if self.scheduler is not None and self.schedule_interval == "step":
+                self.scheduler.step()
+            for callback in self.callbacks:
+                callback.on_step_end(self, self.step_count)
             if hasattr(batches, "set_postfix"):
                 postfix = {"loss": f"{loss_total / seen:.4f}"}
                 if classify:

@@ -775,3 +775,80 @@ case(
 @pytest.mark.parametrize("item", INVALID_INPUTS, ids=[c.id for c in INVALID_INPUTS])
 def test_invalid_input_raises_a_clear_error(item: Case):
     assert_raises_a_clear_error(item)
+
+
+# ------------------------------------------------------------------ per-step hooks
+@pytest.mark.parametrize("compiled", [False, "auto"])
+def test_augment_changes_training_batches_only_and_draws_from_the_trainers_rng(compiled):
+    X, y = _blobs(64)
+    seen_training, seen_validation = [], []
+    model = _mlp()
+    forward = model.forward
+
+    def spy(x):
+        (seen_training if model.training else seen_validation).append(x.copy())
+        return forward(x)
+
+    def shift(batch, rng):
+        assert isinstance(rng, np.random.Generator)
+        return batch + 100.0
+
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.01),
+        rng=0,
+        augment=shift,
+        compiled=compiled,
+    )
+    if compiled is False:
+        model.forward = spy
+    trainer.fit(X, y, epochs=1, batch_size=16, val_data=(X, y))
+    if compiled is False:
+        assert all(batch.min() > 50 for batch in seen_training)
+        assert all(batch.max() < 50 for batch in seen_validation)
+    else:
+        assert (
+            trainer.compiled_status.startswith("compiled")
+            and "whole" not in trainer.compiled_status
+        )
+
+
+@pytest.mark.parametrize("compiled", [False, "auto"])
+def test_a_scheduler_stepped_per_update_and_on_step_end_see_every_step(compiled):
+    from mytorch.callbacks import Callback
+    from mytorch.optim.lr_scheduler import InverseTimeLR
+
+    class Steps(Callback):
+        def __init__(self):
+            self.steps = []
+
+        def on_step_end(self, trainer, step):
+            self.steps.append((step, trainer.optimizer.param_groups[0]["lr"]))
+
+    X, y = _blobs(64)
+    model = _mlp()
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    steps = Steps()
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        scheduler=InverseTimeLR(opt, decay=1.0),
+        schedule_interval="step",
+        callbacks=[steps],
+        rng=0,
+        compiled=compiled,
+    )
+    trainer.fit(X, y, epochs=2, batch_size=16)
+    # eta(t) = eta_0 / (1 + t), t counting updates: after update t the rate is 1 / (1 + t)
+    assert [s for s, _ in steps.steps] == list(range(1, 9))
+    np.testing.assert_allclose([lr for _, lr in steps.steps], [1 / (1 + t) for t in range(1, 9)])
+    with pytest.raises(ValueError, match="steps once per epoch; use schedule_interval='epoch'"):
+        Trainer(
+            model,
+            nn.CrossEntropyLoss(),
+            opt,
+            schedule_interval="step",
+            scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt),
+        )
