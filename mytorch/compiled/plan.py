@@ -111,6 +111,11 @@ class Plan:
         """Whether the objects are still what the plan was made of (cheap: identities)."""
         return self._made_of == _identity(model, criterion, optimizer)
 
+    def remember(self, model: Module, criterion: Any, optimizer: Any) -> None:
+        """Take the objects as they are now as what the plan is made of (after the
+        compiled step rebinds the parameters to its flat arrays)."""
+        self._made_of = _identity(model, criterion, optimizer)
+
 
 def _identity(model: Module, criterion: Any, optimizer: Any) -> tuple:
     """Identities of everything the plan depends on: modules, parameter arrays, modes,

@@ -104,6 +104,8 @@ class TrainStep:
     def _replan(self) -> None:
         self._plan = make_plan(self.model, self.criterion, self.optimizer)
         self._flat = FlatParameters(self._plan.parameters, self.optimizer, self._plan.optimizer)
+        # The parameters are views of the flat arrays now: that is the picture to keep.
+        self._plan.remember(self.model, self.criterion, self.optimizer)
         self._buffers: dict[int, _Buffers] = {}
         self._index = {id(p): i for i, p in enumerate(self._plan.parameters)}
         self._kernels = kernels.for_backend(self.backend)
@@ -135,6 +137,8 @@ class TrainStep:
             self._replan()
         elif not self._flat.in_place():
             self._flat = FlatParameters(self._plan.parameters, self.optimizer, self._plan.optimizer)
+            self._plan.remember(self.model, self.criterion, self.optimizer)
+            self._epoch_inputs = None
 
     # ------------------------------------------------------------------ checks
     def _check(self, x: Any, y: Any) -> None:
