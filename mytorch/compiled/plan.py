@@ -105,29 +105,63 @@ class Plan:
     dtype: np.dtype
     in_features: int
     parameters: list[Any]
-    _made_of: tuple = field(default=(), repr=False)
+    _made_of: Any = field(default=None, repr=False)
 
     def matches(self, model: Module, criterion: Any, optimizer: Any) -> bool:
         """Whether the objects are still what the plan was made of (cheap: identities)."""
-        return self._made_of == _identity(model, criterion, optimizer)
+        return self._made_of.matches(model, criterion, optimizer)
 
     def remember(self, model: Module, criterion: Any, optimizer: Any) -> None:
         """Take the objects as they are now as what the plan is made of (after the
         compiled step rebinds the parameters to its flat arrays)."""
-        self._made_of = _identity(model, criterion, optimizer)
+        self._made_of = _Picture(model, criterion, optimizer)
 
 
-def _identity(model: Module, criterion: Any, optimizer: Any) -> tuple:
-    """Identities of everything the plan depends on: modules, parameter arrays, modes,
-    the loss's and the optimiser's settings that change which code runs."""
-    modules = tuple(id(m) for m in model.modules())
-    arrays = tuple((id(p), id(p.data)) for p in model.parameters())
-    groups = tuple(
+class _Picture:
+    """What a plan depends on, kept as references so that checking it costs little.
+
+    The containers' children, every module's parameters and mode, the optimiser's groups
+    and the loss's reduction: compared by identity (``is``), so a parameter replaced, a
+    layer added or train/eval switched anywhere in the tree is seen.
+    """
+
+    def __init__(self, model: Module, criterion: Any, optimizer: Any) -> None:
+        self.modules = list(model.modules())
+        self.children = [tuple(m._modules.values()) for m in self.modules]
+        self.parameters = [tuple(m._parameters.values()) for m in self.modules]
+        self.data = [(p, p.data) for ps in self.parameters for p in ps if p is not None]
+        self.training = [m.training for m in self.modules]
+        self.groups = _groups(optimizer)
+        self.criterion, self.reduction = criterion, getattr(criterion, "reduction", None)
+
+    def matches(self, model: Module, criterion: Any, optimizer: Any) -> bool:
+        if self.modules[0] is not model or criterion is not self.criterion:
+            return False
+        for module, children, parameters, training in zip(
+            self.modules, self.children, self.parameters, self.training, strict=True
+        ):
+            if module.training != training or len(module._modules) != len(children):
+                return False
+            for now, then in zip(module._modules.values(), children, strict=True):
+                if now is not then:
+                    return False
+            for now, then in zip(module._parameters.values(), parameters, strict=False):
+                if now is not then:
+                    return False
+            if len(module._parameters) != len(parameters):
+                return False
+        return (
+            all(p.data is data for p, data in self.data)
+            and self.groups == _groups(optimizer)
+            and getattr(criterion, "reduction", None) == self.reduction
+        )
+
+
+def _groups(optimizer: Any) -> tuple:
+    return tuple(
         (id(g["params"]), len(g["params"]), bool(g.get("momentum")), g.get("amsgrad"))
         for g in getattr(optimizer, "param_groups", ())
     )
-    loss = (id(criterion), getattr(criterion, "reduction", None))
-    return (modules, arrays, model.training, groups, loss)
 
 
 def _chain(model: Module) -> list[Module]:
@@ -237,5 +271,5 @@ def make_plan(model: Module, criterion: Any, optimizer: Any) -> Plan:
         dtype=dtypes.pop(),
         in_features=steps[0].module.in_features,
         parameters=parameters,
-        _made_of=_identity(model, criterion, optimizer),
+        _made_of=_Picture(model, criterion, optimizer),
     )
