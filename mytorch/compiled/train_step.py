@@ -272,10 +272,9 @@ class TrainStep:
         group = optimizer.param_groups[0]
         kind = self._plan.optimizer
         decay = 0.0 if group.get("decoupled_weight_decay") else group["weight_decay"]
-        scratch = self._flat_scratch(2)
         grad = flat.grad
         if decay:
-            grad = gradient_with_decay(flat.data, flat.grad, decay, False, scratch[0])
+            grad = gradient_with_decay(flat.data, flat.grad, decay, False, self._scratch(0))
         if kind == "SGD":
             first = False
             buffer = grad
@@ -297,13 +296,16 @@ class TrainStep:
             flat.record_step()
         if self.backend == "numba" and optimizer.compiled_kernel(*arrays, *numbers):
             return
-        for_each_chunk(optimizer.kernel, [*arrays, scratch[1]], *numbers)
+        for_each_chunk(optimizer.kernel, [*arrays, self._scratch(1)], *numbers)
 
-    def _flat_scratch(self, count: int) -> list[np.ndarray]:
-        scratch = getattr(self, "_scratch", None)
-        if scratch is None or scratch[0].shape != self._flat.data.shape:
-            scratch = self._scratch = [np.empty_like(self._flat.data) for _ in range(count)]
-        return scratch
+    def _scratch(self, index: int) -> np.ndarray:
+        """Flat scratch array ``index`` (0: the decayed gradient, 1: the NumPy kernel's),
+        made when first needed: a compiled update without weight decay needs neither."""
+        scratch = self.__dict__.setdefault("_scratch_arrays", {})
+        array = scratch.get(index)
+        if array is None or array.shape != self._flat.data.shape:
+            array = scratch[index] = np.empty_like(self._flat.data)
+        return array
 
     # ------------------------------------------------------------------ a whole epoch
     def run_epoch(
