@@ -425,3 +425,22 @@ def test_compiled_predict_folds_batchnorm_and_agrees_with_the_model(dtype, backe
     assert predictor(x[:1]) is not out  # a new array each call
     model[0].weight.data += 1.0
     assert not predictor.is_current()
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimiser_in_the_whole_compiled_epoch_is_the_reference(name, close):
+    from mytorch.data import DataLoader
+
+    dtype = np.float64
+    model = _mlp(dtype, nn.ReLU)
+    twin = copy.deepcopy(model)
+    ref_opt, our_opt = OPTIMIZERS[name](model.parameters()), OPTIMIZERS[name](twin.parameters())
+    criterion = nn.CrossEntropyLoss()
+    step = compile_step(twin, nn.CrossEntropyLoss(), our_opt, backend="numba")
+    assert step.compiles_whole_epochs
+    x, y = _data(dtype, n=45)
+    for epoch in range(3):
+        for xb, yb in DataLoader(x, y, batch_size=8, shuffle=True, rng=epoch):
+            _reference_step(model, criterion, ref_opt, xb, yb)
+        step.run_epoch(x, y, 8, shuffle=True, rng=epoch)
+    _compare(model, twin, ref_opt, our_opt, dtype, close, f"whole epochs {name}")
