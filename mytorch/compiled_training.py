@@ -70,7 +70,12 @@ class CompiledTraining:
         return stats["loss_sum"], stats["errors"] or 0, stats["samples"]
 
     def plan(
-        self, X: np.ndarray, y: np.ndarray, progress: Any = None, shuffle_rng: Any = None
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        progress: Any = None,
+        shuffle_rng: Any = None,
+        sample_weight: Any = None,
     ) -> str:
         """Say how :meth:`fit` with these arguments will train, without training.
 
@@ -80,15 +85,20 @@ class CompiledTraining:
             ``compiled_status``: "compiled (numba, whole epochs)", "compiled (numpy)", or
             "reference loop: <the reason>".
         """
-        self._compiled_step(X, y, progress, shuffle_rng)
+        self._compiled_step(X, y, progress, shuffle_rng, sample_weight)
         return self.compiled_status
 
     def _compiled_step(
-        self, X: np.ndarray, y: np.ndarray, progress: Any, shuffle_rng: Any
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        progress: Any,
+        shuffle_rng: Any,
+        sample_weight: Any = None,
     ) -> tuple[Any, bool]:
         """The compiled step for this run and whether whole epochs can run compiled, or
         (None, False) with the reason in ``compiled_status`` (see the class's Notes)."""
-        reason = self._reference_loop_reason(X, y)
+        reason = self._reference_loop_reason(X, y, sample_weight)
         if reason is None:
             from mytorch.compiled import Unsupported, compile_step
 
@@ -121,7 +131,9 @@ class CompiledTraining:
         self.compiled_status = f"compiled ({step.backend}{', whole epochs' if whole else ''})"
         return step, whole
 
-    def _reference_loop_reason(self, X: np.ndarray, y: np.ndarray) -> str | None:
+    def _reference_loop_reason(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: Any = None
+    ) -> str | None:
         """Why this run cannot use the compiled step, or None."""
         if self.compiled is False:
             return "compiled=False"
@@ -133,6 +145,8 @@ class CompiledTraining:
             return "no optimizer"
         if self.max_grad_norm is not None:
             return "gradient clipping (max_grad_norm) is not part of the compiled step"
+        if sample_weight is not None:
+            return "sample weights (sample_weight) are not part of the compiled step"
         for callback in self.callbacks:
             if getattr(callback, "needs_each_step", False):
                 return f"the {type(callback).__name__} callback watches every step"

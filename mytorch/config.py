@@ -288,6 +288,15 @@ SETTINGS: dict[str, Setting] = _settings(
         help="clip the global gradient norm",
         group="training",
     ),
+    Setting(
+        "class_weight",
+        None,
+        NoneOr(Options(("balanced",))),
+        help="weigh each training sample's loss by its class: 'balanced' gives each class "
+        "the same total weight, n_samples / (n_classes * count), as scikit-learn's "
+        "class_weight='balanced' (the validation loss and error are weighted alike)",
+        group="training",
+    ),
     Setting("seed", 0, Interval(int, 0, None), help="[{default}]", group="training"),
     Setting(
         "reference_loop",
@@ -368,6 +377,7 @@ class TrainConfig:
     input_noise: float = _default("input_noise")
     max_grad_norm: float | None = _default("max_grad_norm")
     early_stopping: int | None = _default("early_stopping")
+    class_weight: str | None = _default("class_weight")
     diagnostics: bool = _default("diagnostics")
     tensorboard: bool | str = _default("tensorboard")
     seed: int = _default("seed")

@@ -19,6 +19,7 @@ from mytorch.compiled_training import CompiledTraining
 from mytorch.data import DataLoader
 from mytorch.divergence import DivergenceGuards, TrainingDivergedError
 from mytorch.nn.loss import Loss
+from mytorch.sample_weight import SampleWeighting, weighted_errors, weighted_loss
 from mytorch.validation import NonFiniteError, check_number, check_positive_int, check_rng
 
 __all__ = ["Callback", "EarlyStopping", "History", "Trainer", "TrainingDivergedError", "fit"]
@@ -31,13 +32,7 @@ def _is_classification(criterion: Any, y: np.ndarray) -> bool:
     return getattr(criterion, "classification", False) and y.ndim == 2
 
 
-def _count_errors(output: np.ndarray, y: np.ndarray) -> int:
-    predicted = np.argmax(output, axis=1)
-    truth = y if y.ndim == 1 else np.argmax(y, axis=1)
-    return int(np.count_nonzero(predicted != truth))
-
-
-class Trainer(CompiledTraining, DivergenceGuards):
+class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
     """Mini-batch training of a model with a loss and an optimiser.
 
     Parameters
@@ -95,6 +90,7 @@ class Trainer(CompiledTraining, DivergenceGuards):
     a model, loss or optimiser with no          reference loop (the reason, e.g. course
     compiled form                               layers, class weights, RMSprop)
     targets equal to the loss's ignore_index    reference loop
+    ``sample_weight`` (class weights)           reference loop (named in the status)
     ==========================================  =========================================
 
     A whole compiled epoch checks for NaN and inf at its end (the batch-by-batch modes
@@ -187,8 +183,11 @@ class Trainer(CompiledTraining, DivergenceGuards):
         self._pending_callback_states: list[dict[str, Any]] | None = None
 
     # ------------------------------------------------------------ one batch
-    def training_step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        """Train on one batch; return the output and the sum of per-sample losses."""
+    def training_step(
+        self, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
+        """Train on one batch; return the output and the sum of per-sample losses
+        (with ``weight``, shape (B,): the loss is the weighted mean, the sum sum_i w_i l_i)."""
         if self.optimizer is None:
             raise TypeError(
                 "Trainer: no optimizer was given; pass one, e.g. "
@@ -197,13 +196,16 @@ class Trainer(CompiledTraining, DivergenceGuards):
         self.optimizer.zero_grad()
         try:
             output = self.model(x)
-            loss = self.criterion(output, y)
+            if weight is None:
+                loss, grad = self.criterion(output, y), self.criterion.backward()
+            else:
+                loss, grad = weighted_loss(self.criterion, output, y, weight)
             self.check_finite_loss(loss)
             if getattr(self.model, "skips_input_grad", False):
                 # The gradient w.r.t. the data is never used: skip its matrix product.
-                self.model.backward(self.criterion.backward(), need_input_grad=False)
+                self.model.backward(grad, need_input_grad=False)
             else:
-                self.model.backward(self.criterion.backward())
+                self.model.backward(grad)
         except NonFiniteError as error:
             self.raise_diverged(error, x)
         self.check_finite_grads()
@@ -212,12 +214,16 @@ class Trainer(CompiledTraining, DivergenceGuards):
 
             clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
         self.optimizer.step()
-        return output, self.loss_sum(loss, len(x))
+        return output, (self.loss_sum(loss, len(x)) if weight is None else loss)
 
-    def evaluation_step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        """Evaluate one batch; return the output and the sum of per-sample losses."""
+    def evaluation_step(
+        self, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
+        """Evaluate one batch; return the output and the sum of (weighted) per-sample losses."""
         try:
             output = self.model(x)
+            if weight is not None:
+                return output, weighted_loss(self.criterion, output, y, weight, backward=False)[0]
             return output, self.loss_sum(self.criterion(output, y), len(x))
         except NonFiniteError as error:
             self.raise_diverged(error, x)
@@ -328,18 +334,22 @@ class Trainer(CompiledTraining, DivergenceGuards):
         return float(getattr(self.model, "lr", np.nan))
 
     # ------------------------------------------------------------ loops
-    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 256) -> tuple[float, float]:
-        """Return (mean loss, error rate) of the model on (X, y) in evaluation mode."""
+    def evaluate(
+        self, X: np.ndarray, y: np.ndarray, batch_size: int = 256, sample_weight: Any = None
+    ) -> tuple[float, float]:
+        """Return (mean loss, error rate) of the model on (X, y) in evaluation mode
+        (weighted means with ``sample_weight``, shape (N,), as scikit-learn's scores)."""
         self.set_training(False)
         loss_total, errors = 0.0, 0
         classify = _is_classification(self.criterion, y)
-        for xb, yb in DataLoader(X, y, batch_size=batch_size):
-            output, loss = self.evaluation_step(xb, yb)
+        loader = DataLoader(X, y, batch_size=batch_size)
+        batches, total = self.weighted_batches(loader, sample_weight, "evaluation_step")
+        for xb, yb, *weight in batches:
+            output, loss = self.evaluation_step(xb, yb, *weight)
             loss_total += loss
             if classify:
-                errors += _count_errors(output, yb)
-        n = len(X)
-        return loss_total / n, (errors / n if classify else np.nan)
+                errors += weighted_errors(output, yb, *weight)
+        return loss_total / total, (errors / total if classify else np.nan)
 
     def fit(
         self,
@@ -352,6 +362,7 @@ class Trainer(CompiledTraining, DivergenceGuards):
         shuffle: bool = True,
         shuffle_rng: Any = None,
         progress: Any = None,
+        sample_weight: np.ndarray | None = None,
     ) -> History:
         """Train for ``epochs`` passes over (X, y); return the :class:`History`.
 
@@ -365,8 +376,8 @@ class Trainer(CompiledTraining, DivergenceGuards):
             Number of epochs to run (continues from ``self.epoch`` when called again).
         batch_size : int
             Mini-batch size (1: the notes' stochastic gradient descent; N: full batch).
-        val_data : (X_val, y_val), optional
-            Evaluated after every epoch.
+        val_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
+            Evaluated after every epoch (weighted by ``sample_weight_val`` if given).
         shuffle : bool
             Reshuffle the training data every epoch.
         shuffle_rng : optional
@@ -375,19 +386,12 @@ class Trainer(CompiledTraining, DivergenceGuards):
         progress : callable, optional
             ``progress(loader)`` wraps the batch iterator (e.g. a tqdm bar); it may
             have ``set_postfix(**numbers)``.
+        sample_weight : numpy.ndarray, optional
+            A weight >= 0 per sample, shape (N,): each batch's loss is the weighted mean
+            (``mytorch.sample_weight``), and so are the history's. The reference loop.
         """
         epochs = check_positive_int(epochs, "Trainer.fit", "epochs")
-        if val_data is not None and not (
-            isinstance(val_data, (tuple, list)) and len(val_data) == 2
-        ):
-            got = (
-                f"array of shape {val_data.shape}"
-                if isinstance(val_data, np.ndarray)
-                else repr(val_data)
-            )
-            raise TypeError(
-                f"Trainer.fit: expected val_data to be a pair (X_val, y_val), got {got}"
-            )
+        val_data = self.check_val_data(val_data)
         loader = DataLoader(
             X,
             y,
@@ -396,7 +400,8 @@ class Trainer(CompiledTraining, DivergenceGuards):
             rng=self.rng if shuffle_rng is None else shuffle_rng,
         )
         classify = _is_classification(self.criterion, y)
-        step, whole_epochs = self._compiled_step(X, y, progress, shuffle_rng)
+        batches, _ = self.weighted_batches(loader, sample_weight, "training_step")
+        step, whole_epochs = self._compiled_step(X, y, progress, shuffle_rng, sample_weight)
         self.stop_training = False
         self._begin_callbacks()
         for _ in range(epochs):
@@ -407,14 +412,17 @@ class Trainer(CompiledTraining, DivergenceGuards):
             if whole_epochs:
                 loss_total, errors, seen = self._compiled_epoch(step, loader)
             else:
-                loss_total, errors, seen = self._batches(step, loader, classify, progress)
+                loss_total, errors, seen = self._batches(step, batches, classify, progress)
             logs = {
                 "train_loss": loss_total / seen,
                 "train_error": errors / seen if classify else np.nan,
                 "lr": lr,
             }
             if val_data is not None:
-                logs["val_loss"], logs["val_error"] = self.evaluate(*val_data)
+                X_val, y_val, weight_val = val_data
+                logs["val_loss"], logs["val_error"] = self.evaluate(
+                    X_val, y_val, sample_weight=weight_val
+                )
             logs["seconds"] = time.perf_counter() - started
             self.history.append(logs)
             if self.schedule_interval == "epoch":
@@ -438,25 +446,28 @@ class Trainer(CompiledTraining, DivergenceGuards):
 
     # ------------------------------------------------------------ the epoch's batches
     def _batches(
-        self, step: Any, loader: DataLoader, classify: bool, progress: Any
-    ) -> tuple[float, int, int]:
-        """Train on every batch of ``loader``; return (loss sum, errors, samples)."""
+        self, step: Any, loader: Any, classify: bool, progress: Any
+    ) -> tuple[float, float, float]:
+        """Train on every batch of ``loader``; return (loss sum, errors, samples), each
+        weighted when the batches carry sample weights (a third element)."""
         loss_total, errors, seen = 0.0, 0, 0
         batches = progress(loader) if progress is not None else loader
-        for xb, yb in batches:
+        for xb, yb, *weight in batches:
+            if weight and not weight[0].any():
+                continue  # every sample of the batch left out: no batch, no update
             if self.augment is not None:
                 xb = self.augment(xb, self.rng)
             if self.input_noise:
                 xb = xb + self.rng.normal(0.0, self.input_noise, xb.shape).astype(xb.dtype)
             self.step_count += 1
             if step is None:
-                output, loss = self.training_step(xb, yb)
+                output, loss = self.training_step(xb, yb, *weight)
             else:
                 output, loss = self._compiled_training_step(step, xb, yb)
             loss_total += loss
-            seen += len(xb)
+            seen += float(weight[0].sum()) if weight else len(xb)
             if classify:
-                errors += _count_errors(output, yb)
+                errors += weighted_errors(output, yb, *weight)
             if self.scheduler is not None and self.schedule_interval == "step":
                 self.scheduler.step()
             for callback in self.callbacks:

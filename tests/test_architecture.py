@@ -56,6 +56,7 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
             "mytorch.trainer",
             "mytorch.compiled_training",
             "mytorch.divergence",
+            "mytorch.sample_weight",
         ),
     ),
     (

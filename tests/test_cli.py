@@ -310,6 +310,7 @@ RESUME_SETTINGS = {
         "--weight-decay",
         "1e-4",
     ],
+    "adam-balanced": ["--optimizer", "adam", "--lr", "0.01", "--class-weight", "balanced"],
 }
 
 
@@ -407,6 +408,41 @@ def test_resume_of_a_finished_run_trains_no_more(data_dir, tmp_path, capfd, no_p
     code, out, _ = run_main(capfd, "train", "--out", run, "--resume", "--no-progress")
     assert code == 0 and not re.findall(r"^epoch ", out, flags=re.M)
     assert _states_equal(before, mytorch.load(run / "model.npz").state_dict())
+
+
+def test_class_weight_balanced_weighs_the_training_split_and_survives_resume(
+    data_dir, tmp_path, capfd, monkeypatch, no_pictures
+):
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from mytorch.trainer import Trainer
+
+    calls = []
+    fit = Trainer.fit
+
+    def recording_fit(self, X, y, **options):
+        calls.append((y, options))
+        return fit(self, X, y, **options)
+
+    monkeypatch.setattr(Trainer, "fit", recording_fit)
+    run = tmp_path / "run"
+    extra = ["--class-weight", "balanced", "--epochs", 2, "--out", run]
+    code, out, err = run_main(capfd, *_train_args(data_dir, extra))
+    assert code == 0, err
+    assert "training: reference loop: sample weights" in out
+    assert json.loads((run / "config.json").read_text())["class_weight"] == "balanced"
+    code, out, err = run_main(
+        capfd, "train", "--out", run, "--epochs", 3, "--resume", "--no-progress"
+    )
+    assert code == 0, err
+    assert len(calls) == 2
+    for y_train, options in calls:  # the first run's, then the resumed run's
+        classes = np.unique(y_train)
+        per_class = compute_class_weight("balanced", classes=classes, y=y_train)
+        np.testing.assert_allclose(options["sample_weight"], per_class[y_train], rtol=1e-15)
+        _, y_val, weight_val = options["val_data"]
+        np.testing.assert_allclose(weight_val, per_class[y_val], rtol=1e-15)
+    np.testing.assert_array_equal(calls[0][0], calls[1][0])  # the same training split
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, capfd):

@@ -3,6 +3,8 @@ the reference loop, the fall-backs named, the guards kept."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -78,6 +80,22 @@ def test_options_the_compiled_step_does_not_take_are_named(options, reason):
     assert reason in trainer.compiled_status
     with pytest.raises(ValueError, match=rf"^Trainer: compiled=True, but .*{reason}"):
         _fit(True, **options)
+
+
+def test_sample_weights_mean_the_reference_loop_named_in_the_status():
+    model = _model()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01))
+    X, y = _data()
+    reason = "sample weights (sample_weight) are not part of the compiled step"
+    assert trainer.plan(X, y) == "compiled (numba, whole epochs)"
+    assert trainer.plan(X, y, sample_weight=np.ones(len(X))) == f"reference loop: {reason}"
+    trainer.fit(X, y, epochs=1, sample_weight=np.ones(len(X)))
+    assert trainer.compiled_status == f"reference loop: {reason}"
+    trainer.compiled = True
+    with pytest.raises(ValueError, match=rf"^Trainer: compiled=True, but {re.escape(reason)}"):
+        trainer.fit(X, y, epochs=1, sample_weight=np.ones(len(X)))
+    trainer.fit(X, y, epochs=1)  # the same trainer without weights: compiled again
+    assert trainer.compiled_status == "compiled (numba, whole epochs)"
 
 
 def test_input_noise_and_a_progress_bar_train_batch_by_batch_compiled():

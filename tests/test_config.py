@@ -68,6 +68,7 @@ VALID = {
     "diagnostics": (True, []),
     "tensorboard": ("runs/tb", ["runs/tb"]),
     "reference_loop": (True, []),
+    "class_weight": ("balanced", ["balanced"]),
 }
 
 
@@ -150,6 +151,7 @@ def test_choices_of_the_flags_are_the_name_tables():
         ("batch_norm", "yes", "--batch-norm expected true or false, got 'yes'"),
         ("dataset", 5, "--dataset expected a string, got 5"),
         ("data_dir", 5, "--data-dir expected a string, got 5"),
+        ("class_weight", "equal", "--class-weight expected one of ('balanced',), got 'equal'"),
     ],
 )
 def test_validate_names_the_flag_what_it_expected_and_what_came(name, bad, message):

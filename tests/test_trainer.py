@@ -684,7 +684,51 @@ for name, call, error, pattern in [
         "val_data not a pair",
         lambda: fit(val_data=X10),
         TypeError,
-        r"^Trainer.fit: expected val_data to be a pair \(X_val, y_val\), got array",
+        r"^Trainer.fit: expected val_data to be a pair \(X_val, y_val\) or "
+        r"\(X_val, y_val, sample_weight_val\), got array",
+    ),
+    (
+        "sample_weight of another length",
+        lambda: fit(sample_weight=np.ones(9)),
+        ValueError,
+        r"^Trainer.fit: expected sample_weight of shape \(10,\), one weight per sample, "
+        r"got shape \(9,\)",
+    ),
+    (
+        "sample_weight 2-D",
+        lambda: fit(sample_weight=np.ones((10, 1))),
+        ValueError,
+        r"^Trainer.fit: expected sample_weight of shape \(10,\).*got shape \(10, 1\)",
+    ),
+    (
+        "sample_weight of strings",
+        lambda: fit(sample_weight=np.array(["1"] * 10)),
+        TypeError,
+        r"^Trainer.fit: expected sample_weight to be an array of numbers, got",
+    ),
+    (
+        "sample_weight negative",
+        lambda: fit(sample_weight=np.r_[np.ones(3), -1.0, np.ones(6)]),
+        ValueError,
+        r"^Trainer.fit: expected sample_weight >= 0, got -1.0 at sample 3",
+    ),
+    (
+        "sample_weight NaN",
+        lambda: fit(sample_weight=np.r_[NAN, np.ones(9)]),
+        ValueError,
+        r"^Trainer.fit: expected finite sample_weight, got NaN or inf",
+    ),
+    (
+        "sample_weight all 0",
+        lambda: fit(sample_weight=np.zeros(10)),
+        ValueError,
+        r"^Trainer.fit: every sample_weight is 0, which leaves no sample to weigh",
+    ),
+    (
+        "validation weights of another length",
+        lambda: fit(val_data=(X10, Y10, np.ones(3))),
+        ValueError,
+        r"^Trainer.fit: expected sample_weight_val of shape \(10,\).*got shape \(3,\)",
     ),
     (
         "val_data of different lengths",
@@ -763,6 +807,13 @@ for name, call, error, pattern in [
     ),
 ]:
     case("Trainer", name, call, error, rf"^Trainer: {pattern}")
+case(
+    "Trainer.evaluate",
+    "sample_weight negative",
+    lambda: trainer().evaluate(X10, Y10, sample_weight=np.full(10, -1.0)),
+    ValueError,
+    r"^Trainer.evaluate: expected sample_weight >= 0, got -1.0 at sample 0",
+)
 case(
     "Trainer.evaluate",
     "batch_size=0",

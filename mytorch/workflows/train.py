@@ -31,6 +31,7 @@ import numpy as np
 from mytorch import nn
 from mytorch.config import TrainConfig
 from mytorch.run_lock import RunLock
+from mytorch.sample_weight import balanced_class_weights
 from mytorch.serialization import load_checkpoint, save
 from mytorch.trainer import Callback, EarlyStopping, Trainer, TrainingDivergedError
 from mytorch.version import __version__
@@ -180,7 +181,9 @@ def _train(
     if stopped:
         print(f"(the run was stopped early after epoch {trainer.epoch})", file=stream)
     progress_bar = _progress_bar(progress, lambda: trainer.epoch)
-    print(f"training: {trainer.plan(X_train, y_train, progress=progress_bar)}", file=stream)
+    sample_weight, val_data = _class_weights(config, y_train, (X_val, y_val))
+    plan = trainer.plan(X_train, y_train, progress=progress_bar, sample_weight=sample_weight)
+    print(f"training: {plan}", file=stream)
     started = time.perf_counter()
     try:
         if remaining > 0:
@@ -191,8 +194,9 @@ def _train(
                     y_train,
                     epochs=remaining,
                     batch_size=config.batch_size,
-                    val_data=(X_val, y_val),
+                    val_data=val_data,
                     progress=progress_bar,
+                    sample_weight=sample_weight,
                 )
         else:
             # Nothing left to train, but the run still ends as fit() ends it (early
@@ -244,6 +248,23 @@ def _train(
         files.append(f"{_tensorboard_dir(config, out)}/")
     print(f"\nSaved to {out}/: {', '.join(files)}", file=stream)
     return result
+
+
+def _class_weights(
+    config: TrainConfig, y_train: np.ndarray, val_data: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray | None, tuple[np.ndarray, ...]]:
+    """``--class-weight``'s sample weights of the training split, and the validation data
+    with its samples weighted alike (early stopping then watches the loss trained on).
+
+    'balanced' weighs class c by n_train / (n_classes * count of c in the training
+    split), scikit-learn's meaning; rebuilt the same on ``--resume`` (the split is).
+    """
+    if config.class_weight is None:
+        return None, val_data
+    X_val, y_val = val_data
+    n_classes = int(max(y_train.max(), y_val.max())) + 1
+    per_class = balanced_class_weights(y_train, n_classes)
+    return per_class[y_train], (X_val, y_val, per_class[y_val])
 
 
 def _tensorboard_dir(config: TrainConfig, out: Path) -> Path:

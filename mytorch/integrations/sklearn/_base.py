@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mytorch.config import TrainConfig
 from mytorch.data import train_val_split
@@ -161,6 +161,18 @@ class BaseMLP(BaseEstimator):
         """Return the training targets in the form the criterion takes."""
         raise NotImplementedError
 
+    def _sample_weight(
+        self, X: np.ndarray, target: np.ndarray, sample_weight: Any, partial: bool
+    ) -> np.ndarray | None:
+        """The training samples' weights, shape (n_samples,), or None (all 1).
+
+        ``sample_weight`` checked as scikit-learn checks it (finite, >= 0, not all 0);
+        the classifier multiplies in its class weights.
+        """
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+
     # ------------------------------------------------------------------ parameters
     def _dtype(self) -> np.dtype:
         return np.dtype(check_param(self, "dtype"))
@@ -238,16 +250,18 @@ class BaseMLP(BaseEstimator):
             y_numeric=isinstance(self, RegressorMixin),
         )
 
-    def _fit(self, X: Any, y: Any) -> BaseMLP:
+    def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseMLP:
         self._check_params()
         X, y = self._validate_inputs(X, y, reset=True)
         target = self._validate_targets(y, first_call=True)
+        weight = self._sample_weight(X, target, sample_weight, partial=False)
         rng = self._start(X.shape[1], self._n_network_outputs())
         val_data = None
         if self.early_stopping:
             try:
-                X, target, X_val, y_val = train_val_split(
-                    X,
+                # The split of the samples' indices, to split their weights alike.
+                train, _, val, _ = train_val_split(
+                    np.arange(len(X)),
                     target,
                     val_fraction=self.validation_fraction,
                     rng=rng,
@@ -259,7 +273,18 @@ class BaseMLP(BaseEstimator):
                     f"validation_fraction={self.validation_fraction} of n_samples = {len(X)} "
                     f"({error})"
                 ) from None
-            val_data = (X_val, y_val)
+            if weight is not None and not weight[val].any():
+                raise ValueError(
+                    f"{type(self).__name__}: every sample early_stopping held out "
+                    f"({len(val)} of {len(X)}) has sample_weight 0, so there is no "
+                    "validation loss to watch; use another validation_fraction or "
+                    "random_state"
+                )
+            # As scikit-learn's MLP, the held-out samples keep their weights: the
+            # validation loss that early stopping watches is weighted too.
+            val_data = (X[val], target[val], None if weight is None else weight[val])
+            X, target = X[train], target[train]
+            weight = None if weight is None else weight[train]
             monitor, restore = "val_loss", True
         else:
             monitor, restore = "train_loss", False
@@ -278,22 +303,31 @@ class BaseMLP(BaseEstimator):
             batch_size=self._batch_size(len(X)),
             val_data=val_data,
             shuffle=bool(self.shuffle),
+            sample_weight=weight,
         )
         self._record()
         return self
 
-    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> BaseMLP:
+    def _partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> BaseMLP:
         first_call = not hasattr(self, "model_")
         if first_call:
             self._check_params()
         X, y = self._validate_inputs(X, y, reset=first_call)
         target = self._validate_targets(y, first_call=first_call, classes=classes)
+        weight = self._sample_weight(X, target, sample_weight, partial=True)
         if first_call:
             self._start(X.shape[1], self._n_network_outputs())
         # One epoch over this data, no stopping rule: the caller decides when to stop.
         self._trainer.callbacks = []
         self._trainer.fit(
-            X, target, epochs=1, batch_size=self._batch_size(len(X)), shuffle=bool(self.shuffle)
+            X,
+            target,
+            epochs=1,
+            batch_size=self._batch_size(len(X)),
+            shuffle=bool(self.shuffle),
+            sample_weight=weight,
         )
         self._record()
         return self

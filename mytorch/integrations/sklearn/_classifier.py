@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from mytorch.integrations.sklearn._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseMLP
+from mytorch.integrations.sklearn._params import check_param
 from mytorch.nn.functional import softmax
 from mytorch.nn.loss import CrossEntropyLoss
 
@@ -25,13 +27,25 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     outputs back to them.
 
     Parameters
-    ----------{PARAMETERS_DOC}
+    ----------{PARAMETERS_DOC}    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, ``{{label: weight}}``: each sample's loss is weighted by
+        its class's weight (times its ``sample_weight``; a class missing from the dict
+        weighs 1). 'balanced' weighs class c by n_samples / (n_classes * n_c), from the
+        (weighted) counts of ``y`` in ``fit``, so that every class weighs the same in
+        total; ``partial_fit`` refuses it (one call's counts are not the data's).
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels, sorted.{ATTRIBUTES_DOC}
     Notes
     -----
+    Weights (``class_weight``, and ``sample_weight`` of ``fit``, ``partial_fit`` and
+    ``score``) mean what they mean in scikit-learn: the loss of each mini-batch is the
+    weighted mean sum_i w_i l_i / sum_i w_i, so that in full-batch training a weight
+    of 0 is the sample left out and a weight of 2 the sample given twice. With
+    ``early_stopping`` the held-out samples keep their weights. A fit with weights
+    trains with the reference loop (the compiled step takes none).
+
     With a single class in ``y`` the network has one output and always predicts that
     class (``predict_proba`` is a column of ones), as scikit-learn's conventions ask.
     Binary problems use two softmax outputs.
@@ -52,6 +66,91 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     >>> clf.classes_.tolist()
     ['left', 'right']
     """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+        init: str = "default",
+        solver: str = "adam",
+        learning_rate_init: float = 0.001,
+        momentum: float = 0.9,
+        alpha: float = 0.0001,
+        schedule: str = "none",
+        max_iter: int = 200,
+        batch_size: int | str = "auto",
+        shuffle: bool = True,
+        tol: float = 1e-4,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        random_state: Any = None,
+        dtype: Any = "float64",
+        compiled: bool = True,
+        class_weight: Any = None,
+    ) -> None:
+        # scikit-learn reads the parameters from this signature: all of them are here.
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            batch_norm=batch_norm,
+            dropout=dropout,
+            init=init,
+            solver=solver,
+            learning_rate_init=learning_rate_init,
+            momentum=momentum,
+            alpha=alpha,
+            schedule=schedule,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            random_state=random_state,
+            dtype=dtype,
+            compiled=compiled,
+        )
+        self.class_weight = class_weight
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_param(self, "class_weight")
+
+    def _sample_weight(
+        self, X: np.ndarray, target: np.ndarray, sample_weight: Any, partial: bool
+    ) -> np.ndarray | None:
+        weight = super()._sample_weight(X, target, sample_weight, partial)
+        class_weight = check_param(self, "class_weight")
+        if class_weight is None:
+            return weight
+        if partial and class_weight == "balanced":
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit: class_weight='balanced' is not "
+                "supported, as the class counts of one call are not those of the data; "
+                "compute the weights once, e.g. sklearn.utils.class_weight."
+                "compute_class_weight('balanced', classes=classes, y=y) on the whole "
+                "training set, and pass them as a dict {label: weight}"
+            )
+        if isinstance(class_weight, dict):
+            known = set(self.classes_.tolist())
+            unknown = [label for label in class_weight if label not in known]
+            if unknown:
+                raise ValueError(
+                    f"{type(self).__name__}: class_weight names labels that are not "
+                    f"classes of y: {unknown}; the classes are {list(self.classes_)}"
+                )
+        # scikit-learn's LogisticRegression's rule: 'balanced' counts the classes with
+        # the sample weights, so that a sample of weight 0 is one left out.
+        per_class = compute_class_weight(
+            class_weight, classes=self.classes_, y=self.classes_[target], sample_weight=weight
+        )
+        folded = np.asarray(per_class, dtype=np.float64)[target]
+        return folded if weight is None else weight * folded
 
     def _criterion(self) -> CrossEntropyLoss:
         return CrossEntropyLoss()
@@ -78,7 +177,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
-    def fit(self, X: Any, y: Any) -> MLPClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
         """Train a new network on (X, y) for up to ``max_iter`` epochs.
 
         Parameters
@@ -87,15 +186,19 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Training inputs.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample's loss (>= 0; see the Notes); times ``class_weight``.
 
         Returns
         -------
         MLPClassifier
             ``self``, fitted.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> MLPClassifier:
         """Train for one epoch on (X, y), continuing the last ``fit`` / ``partial_fit``.
 
         Parameters
@@ -107,6 +210,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         classes : array-like of shape (n_classes,), optional
             Every class of the problem. Required on the first call (a batch need not
             contain every class), ignored or checked afterwards.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample's loss (>= 0); times ``class_weight`` (a dict).
 
         Returns
         -------
@@ -118,7 +223,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 f"{type(self).__name__}.partial_fit: classes must be passed "
                 "on the first call to partial_fit"
             )
-        return self._partial_fit(X, y, classes)
+        return self._partial_fit(X, y, classes, sample_weight)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), rows summing to 1.

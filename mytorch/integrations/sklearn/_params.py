@@ -14,7 +14,8 @@ As scikit-learn does, the estimators take NumPy scalars (``np.float32(0.1)``,
 
 from __future__ import annotations
 
-from numbers import Integral
+import math
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,13 @@ import numpy as np
 from mytorch.config import SETTINGS
 from mytorch.constraints import Boolean, Constraint, Interval, Options
 
-__all__ = ["ACTIVATION_ALIASES", "PARAMETER_CONSTRAINTS", "SETTING_OF", "check_param"]
+__all__ = [
+    "ACTIVATION_ALIASES",
+    "CLASSIFIER_CONSTRAINTS",
+    "PARAMETER_CONSTRAINTS",
+    "SETTING_OF",
+    "check_param",
+]
 
 #: scikit-learn's name for the sigmoid, accepted as an alias.
 ACTIVATION_ALIASES = {"logistic": "sigmoid"}
@@ -76,6 +83,40 @@ PARAMETER_CONSTRAINTS: dict[str, Constraint] = {
 }
 
 
+class ClassWeights(Constraint):
+    """``class_weight``: what ``mytorch train --class-weight`` takes (None, 'balanced'),
+    or a dict ``{class label: weight}`` of finite weights >= 0, as scikit-learn's."""
+
+    def __init__(self, setting: Constraint) -> None:
+        self.setting = setting
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        if isinstance(value, dict):
+            return all(
+                isinstance(weight, Real)
+                and not isinstance(weight, bool)
+                and math.isfinite(weight)
+                and weight >= 0
+                for weight in value.values()
+            )
+        return self.setting.is_satisfied_by(value)
+
+    def describe(self) -> str:
+        return "None, 'balanced' or a dict {label: weight >= 0}"
+
+    def requirement(self, name: str) -> str:
+        return f"{name} to be None, 'balanced' or a dict {{label: finite weight >= 0}}"
+
+    def __repr__(self) -> str:
+        return f"ClassWeights({self.setting!r})"
+
+
+#: The classifier's own parameters (the regressor has none of them).
+CLASSIFIER_CONSTRAINTS: dict[str, Constraint] = {
+    "class_weight": ClassWeights(SETTINGS["class_weight"].constraint),
+}
+
+
 def _plain(value: Any) -> Any:
     """A NumPy scalar as the Python object it holds; anything else as it is."""
     return value.item() if isinstance(value, np.generic) else value
@@ -105,7 +146,7 @@ def check_param(estimator: Any, name: str) -> Any:
     estimator : MLPClassifier or MLPRegressor
         The estimator, named in the message.
     name : str
-        A parameter of :data:`PARAMETER_CONSTRAINTS`.
+        A parameter of :data:`PARAMETER_CONSTRAINTS` or :data:`CLASSIFIER_CONSTRAINTS`.
 
     Returns
     -------
@@ -123,7 +164,7 @@ def check_param(estimator: Any, name: str) -> Any:
     if name == "batch_size" and isinstance(raw, str) and raw == "auto":
         return raw
     value = _as_setting(name, raw)
-    constraint = PARAMETER_CONSTRAINTS[name]
+    constraint = {**PARAMETER_CONSTRAINTS, **CLASSIFIER_CONSTRAINTS}[name]
     if not constraint.is_satisfied_by(value):
         raise ValueError(constraint.message(value, type(estimator).__name__, name, shown=raw))
     return value

@@ -31,6 +31,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     (scikit-learn's own ``MLPRegressor`` reports half of it). Scale ``y`` (e.g. with
     ``TransformedTargetRegressor``) when its values are large.
 
+    ``sample_weight`` (of ``fit``, ``partial_fit`` and ``score``) means what it means in
+    scikit-learn: each mini-batch's loss is the weighted mean sum_i w_i l_i / sum_i w_i
+    of the samples' mean squared errors, so that in full-batch training a weight of 0 is
+    the sample left out and a weight of 2 the sample given twice. With
+    ``early_stopping`` the held-out samples keep their weights. A fit with weights
+    trains with the reference loop (the compiled step takes none).
+
     Shape:
         - X: (n_samples, n_features). y: (n_samples,) or (n_samples, n_outputs).
         - predict: the shape of ``y`` in ``fit``, in ``dtype``.
@@ -78,7 +85,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             )
         return target
 
-    def fit(self, X: Any, y: Any) -> MLPRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Train a new network on (X, y) for up to ``max_iter`` epochs.
 
         Parameters
@@ -87,15 +94,17 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample's loss (>= 0; see the Notes).
 
         Returns
         -------
         MLPRegressor
             ``self``, fitted.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """Train for one epoch on (X, y), continuing the last ``fit`` / ``partial_fit``.
 
         Parameters
@@ -104,13 +113,15 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             Inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets, with as many outputs as in the first call.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample's loss (>= 0).
 
         Returns
         -------
         MLPRegressor
             ``self``.
         """
-        return self._partial_fit(X, y)
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions, shape (n_samples,) if ``y`` was 1-D in ``fit``, else
