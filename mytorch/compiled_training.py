@@ -3,7 +3,7 @@
 ``Trainer`` (``mytorch/trainer.py``) derives from :class:`CompiledTraining`, which
 holds the one decision (:meth:`CompiledTraining._compiled_step`: the reference loop, the
 compiled step batch by batch, or whole compiled epochs) and the two ways of running a
-Notes) and the two ways of running a compiled epoch with the reference loop's guards.
+compiled epoch with the reference loop's guards.
 
 What a run's options do:
 
