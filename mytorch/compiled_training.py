@@ -1,7 +1,7 @@
 """How the ``Trainer`` trains with the compiled step: when a run qualifies, and how.
 
 ``Trainer`` (``mytorch/trainer.py``) derives from :class:`CompiledTraining`, which
-holds the one decision (:meth:`CompiledTraining._compiled_step`: the reference loop, the
+holds the one decision (``CompiledTraining._compiled_step``: the reference loop, the
 compiled step batch by batch, or whole compiled epochs; the table is in ``Trainer``'s
 Notes) and the two ways of running a compiled epoch with the reference loop's guards.
 """
@@ -72,7 +72,7 @@ class CompiledTraining:
     def plan(
         self, X: np.ndarray, y: np.ndarray, progress: Any = None, shuffle_rng: Any = None
     ) -> str:
-        """Say how :meth:`fit` with these arguments will train, without training.
+        """Say how ``fit`` with these arguments will train, without training.
 
         Returns
         -------

@@ -64,8 +64,8 @@ class Linear(Module):
         The last input, kept for backward.
 
     Shape:
-        - Input: (*, in_features): any number of leading axes, none included.
-        - Output: (*, out_features).
+        - Input: ``(*, in_features)``: any number of leading axes, none included.
+        - Output: ``(*, out_features)``.
 
     Examples
     --------
@@ -110,7 +110,7 @@ class Linear(Module):
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Return y = x W^T + b, shape (*, out_features); keep x for backward."""
+        """Return y = x W^T + b, shape ``(*, out_features)``; keep x for backward."""
         check_float_array(
             x,
             type(self).__name__,
@@ -125,7 +125,7 @@ class Linear(Module):
         return y
 
     def backward(self, delta: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """Given delta = d(loss)/dy (*, out), store dW and db; return d(loss)/dx = delta W.
+        """Given delta = d(loss)/dy ``(*, out)``, store dW and db; return d(loss)/dx = delta W.
 
         With ``need_input_grad=False`` (a first layer, whose input is data) the product
         delta W is skipped and ``None`` is returned.

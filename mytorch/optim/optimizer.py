@@ -30,7 +30,7 @@ class Optimizer:
     ``_check_hyperparameters``, names its update rule as an elementwise NumPy ``kernel``
     (a function of module level, the rule's maths in place) and implements ``_update``,
     which gathers one parameter's arrays and numbers for the kernel and hands them to
-    :meth:`_run_kernel`. This class does the rest: it builds the parameter groups, skips
+    ``_run_kernel``. This class does the rest: it builds the parameter groups, skips
     parameters without a gradient, keeps the state, saves and restores it, and decides
     *how* a kernel runs: as the optional compiled loop of the same rule
     (``compiled_kernel``, numba) when that is on and takes these arguments, otherwise

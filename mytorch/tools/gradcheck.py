@@ -13,7 +13,7 @@ from mytorch.nn.module import Module
 class GradcheckReport(dict):
     """Worst relative error per checked tensor, ``{name: error}``, plus a verdict.
 
-    The relative error of a tensor is max |analytic - numeric| divided by the
+    The relative error of a tensor is max ``|analytic - numeric|`` divided by the
     largest magnitude of either gradient of that tensor, or by a thousandth of the
     largest gradient anywhere in the check if that is bigger: a gradient that is
     exactly zero (a bias before BatchNorm) is then judged against the rounding noise
@@ -33,6 +33,7 @@ class GradcheckReport(dict):
 
     @property
     def passed(self) -> bool:
+        """True if every tensor's error is at or below ``tolerance``."""
         return all(error <= self.tolerance for error in self.values())
 
     @property

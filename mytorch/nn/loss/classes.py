@@ -87,6 +87,7 @@ def check_class_targets(
 
 
 def check_ignore_index(value, where: str) -> int:
+    """Return ``value`` as an int; a TypeError naming ``where`` if it is not an integer."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{where}: expected ignore_index to be an int, got {value!r}")
     return int(value)

@@ -33,7 +33,7 @@ class MSELoss(Loss):
 
     Examples
     --------
-    >>> MSELoss()(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))
+    >>> float(MSELoss()(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])))
     2.5
     """
 

@@ -116,7 +116,7 @@ def for_each_chunk(
     *args
         Passed to every call after the blocks (scalars, typically).
     min_size : int, optional
-        Default :data:`PARALLEL_MIN_SIZE`.
+        Default ``PARALLEL_MIN_SIZE`` (2**17).
     """
     first = arrays[0]
     size = first.size
