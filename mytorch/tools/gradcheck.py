@@ -56,7 +56,8 @@ def numeric_gradient(
     """Central differences (f(a + eps) - f(a - eps)) / (2 eps) for every element of ``array``.
 
     ``array`` is perturbed in place, one element at a time, and restored; ``evaluate()``
-    must recompute the scalar from it.
+    must recompute the scalar from it. ``array`` may be a view of other storage, of any
+    layout (the course's ``Linear.W`` is the transpose of ``weight``).
 
     Returns
     -------
@@ -64,15 +65,16 @@ def numeric_gradient(
         d(evaluate)/d(array), the shape of ``array``.
     """
     estimate = np.zeros_like(array)
-    flat, flat_estimate = array.reshape(-1), estimate.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + eps
+    # Index the array itself: reshape(-1) of a non-contiguous view (a transpose) is a
+    # copy, and perturbing a copy would leave evaluate() unchanged.
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        array[index] = original + eps
         plus = evaluate()
-        flat[i] = original - eps
+        array[index] = original - eps
         minus = evaluate()
-        flat[i] = original
-        flat_estimate[i] = (plus - minus) / (2 * eps)
+        array[index] = original
+        estimate[index] = (plus - minus) / (2 * eps)
     return estimate
 
 
