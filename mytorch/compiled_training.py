@@ -8,7 +8,7 @@ Notes) and the two ways of running a compiled epoch with the reference loop's gu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -27,6 +27,26 @@ class CompiledTraining:
     ``max_grad_norm``, ``callbacks``, ``input_noise``, ``epoch``, ``step_count`` and its
     guards (``check_finite_loss``, ``check_finite_grads``, ``raise_diverged``).
     """
+
+    if TYPE_CHECKING:  # what it reads of the trainer, declared for type checkers
+        compiled: bool | str
+        model: Any
+        criterion: Any
+        optimizer: Any
+        max_grad_norm: float | None
+        callbacks: list[Any]
+        input_noise: float
+        augment: Any
+        schedule_interval: str | None
+        epoch: int
+        step_count: int
+        _step: Any
+        _made_for: Any
+
+        def check_finite_loss(self, loss: Any) -> None: ...
+        def check_finite_grads(self) -> None: ...
+        def raise_diverged(self, error: Any, x: np.ndarray) -> NoReturn: ...
+        def loss_sum(self, loss: Any, batch_size: int) -> float: ...
 
     def _compiled_training_step(
         self, step: Any, x: np.ndarray, y: np.ndarray

@@ -18,6 +18,7 @@ constructor, names (``W`` = weight^T, ``dW``, ...) and gradient rule.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from mytorch.nn import kernels
 from mytorch.nn.module import Module
@@ -85,8 +86,8 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        device=None,
-        dtype=np.float64,
+        device: str | None = None,
+        dtype: npt.DTypeLike = np.float64,
         *,
         rng: np.random.Generator | int | None = None,
     ) -> None:

@@ -106,7 +106,7 @@ class Optimizer:
         # allocates nothing; they are not state and are never saved.
         self._workspaces: dict[Parameter, list[np.ndarray]] = {}
 
-        groups = list(params)
+        groups: list[Any] = list(params)
         if not groups:
             raise ValueError(f"{name}: got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -378,7 +378,7 @@ class Optimizer:
             if index not in params_by_index:
                 raise ValueError(f"{name}: state for parameter {index}, which no group holds")
             param = params_by_index[index]
-            restored_state = {}
+            restored_state: dict[str, Any] = {}
             for key, value in saved_state.items():
                 if key == "step":
                     restored_state[key] = int(np.asarray(value).item())

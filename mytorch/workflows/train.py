@@ -62,7 +62,7 @@ def _progress_bar(enabled: bool, epoch_of: Any) -> Any:
     except ImportError:
         return None
 
-    def wrap(loader):
+    def wrap(loader: Any) -> Any:
         return tqdm(
             loader,
             desc=f"epoch {epoch_of()}",

@@ -23,6 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,10 @@ if hasattr(os, "register_at_fork"):
 
 
 def for_each_chunk(
-    kernel: Callable[..., None], arrays: Sequence[np.ndarray], *args, min_size: int | None = None
+    kernel: Callable[..., None],
+    arrays: Sequence[np.ndarray],
+    *args: Any,
+    min_size: int | None = None,
 ) -> None:
     """Call ``kernel(*blocks, *args)`` on matching blocks of ``arrays``, in parallel.
 
