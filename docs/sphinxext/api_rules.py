@@ -9,7 +9,9 @@
   docstring; one without a docstring of its own is not listed a second time.
 * **Only MyTorch's own objects.** A module's imported names (``Callable``, ``Iterator``)
   are not documented as its members.
-* **Dataclass signatures parse.** A field's default factory is shown as ``...``.
+* **Signatures read as written.** NumPy's type aliases (``npt.ArrayLike``,
+  ``npt.DTypeLike``) are shown by name, not as the unions of private types they expand
+  to; a dataclass field's default factory is shown as ``...``.
 * **No private classes in "Bases".** A private base (``_InputActivation``, or a class
   of a private module) is shown as its own bases.
 * **References follow Python's imports.** ``mytorch.compile_step``, ``mytorch.nn.loss.Loss``
@@ -17,8 +19,8 @@
   documented once, under another path; a reference that does not resolve as written is
   looked up by importing it (relative to the module and class it is written in) and
   resolved to where the object is documented. A module that has no page of its own
-  resolves to the nearest package above it that has one; a type variable
-  (``ArrayOrParameter``) is plain text.
+  resolves to the nearest package above it that has one; a type variable or alias
+  (``ArrayOrParameter``, ``WeightInit``) is plain text.
 * **Other libraries' roles are plain text.** Docstrings inherited from scikit-learn
   (``score``) refer to labels of scikit-learn's documentation, which is not here.
 """
@@ -37,6 +39,8 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 OURS = ("mytorch", "hw1", "mc")
+#: Where the types of type aliases come from (typing's and collections.abc's generics).
+_ALIAS_MODULES = ("typing", "types", "collections.abc", "_collections_abc")
 _FOREIGN_ROLE = re.compile(r":(?:ref|term|doc):`([^`<]*?)\s*(?:<[^>]*>)?`")
 
 
@@ -76,7 +80,35 @@ def _skip_member(
     return None
 
 
-def _dataclass_defaults(
+class _Written(str):
+    """An annotation as written in the source, shown without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+#: Pieces of NumPy's type aliases (``npt.ArrayLike``, ``npt.DTypeLike``) once expanded.
+_EXPANDED = ("_typing.", "_SupportsArray", "_NestedSequence", "_Buffer")
+
+
+def _as_written(obj: Any, what: str) -> str | None:
+    """The signature with its annotations as the source writes them (``npt.DTypeLike``)."""
+    try:
+        signature = inspect.signature(obj, eval_str=False)
+    except (TypeError, ValueError):
+        return None
+    parameters = list(signature.parameters.values())
+    if what == "method" and parameters and parameters[0].name in ("self", "cls"):
+        parameters = parameters[1:]
+
+    def written(annotation: Any) -> Any:
+        return _Written(annotation) if isinstance(annotation, str) else annotation
+
+    parameters = [p.replace(annotation=written(p.annotation)) for p in parameters]
+    return str(signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty))
+
+
+def _readable_signature(
     app: Sphinx,
     what: str,
     name: str,
@@ -85,11 +117,16 @@ def _dataclass_defaults(
     signature: str | None,
     return_annotation: str | None,
 ) -> tuple[str | None, str | None] | None:
+    if not signature:
+        return None
+    if any(piece in signature for piece in _EXPANDED):
+        # Expanded, npt.DTypeLike is a union of eight private NumPy types.
+        written = _as_written(obj, what)
+        if written:
+            signature = written
     # A dataclass field with a default factory shows "= <factory>", which is not Python:
     # Sphinx then splits the signature at every comma ("dict[str", "Any]").
-    if signature and "<factory>" in signature:
-        return signature.replace("<factory>", "..."), return_annotation
-    return None
+    return signature.replace("<factory>", "..."), return_annotation
 
 
 def _public_bases(app: Sphinx, name: str, obj: Any, options: Any, bases: list[type]) -> None:
@@ -144,8 +181,10 @@ def _resolve_by_import(
         obj = _import(candidate)
         if obj is None:
             continue
-        if isinstance(obj, TypeVar):
-            return contnode  # a type variable of a signature has no page: plain text
+        if isinstance(obj, TypeVar) or type(obj).__module__ in _ALIAS_MODULES:
+            # A type variable or alias of a signature (ArrayOrParameter, WeightInit =
+            # Callable[[int, int], ndarray]) has no page of its own: plain text.
+            return contnode
         for name in _documented_names(obj, candidate, domain):
             new = node.deepcopy()
             new["reftarget"] = name
@@ -181,6 +220,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-process-docstring", _check_docstring, priority=100)
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("autodoc-process-bases", _public_bases)
-    app.connect("autodoc-process-signature", _dataclass_defaults)
+    app.connect("autodoc-process-signature", _readable_signature)
     app.connect("missing-reference", _resolve_by_import)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
