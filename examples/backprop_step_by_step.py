@@ -1,4 +1,7 @@
-"""Back-propagation by hand: every module's output and the blame passed back through it.
+"""Back-propagation step by step
+=============================
+
+Back-propagation by hand: every module's output and the blame passed back through it.
 
 The notes call back-propagation "blame propagation": d(loss)/d(output) is how much the
 output is to blame for the loss; each module, last to first, keeps the share of the

@@ -1,4 +1,7 @@
-"""A deep sigmoid network hardly trains; with batch norm the same network trains fast.
+"""Batch norm in a deep sigmoid network
+====================================
+
+A deep sigmoid network hardly trains; with batch norm the same network trains fast.
 
 The notes: the gradient that reaches the first layer has been multiplied by every
 weight matrix and every activation's slope on the way back, so in a deep network it can

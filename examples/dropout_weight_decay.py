@@ -1,4 +1,7 @@
-"""On a small training set a big network over-fits; dropout and weight decay narrow the gap.
+"""Dropout and weight decay
+========================
+
+On a small training set a big network over-fits; dropout and weight decay narrow the gap.
 
 The notes' regularisers: weight decay adds lambda ||W||^2 to the objective, pulling
 every weight toward 0 at each step; dropout switches off a random half of the hidden

@@ -1,4 +1,7 @@
-"""Momentum and Adam reach a low loss in far fewer epochs than plain SGD.
+"""Momentum and Adam
+=================
+
+Momentum and Adam reach a low loss in far fewer epochs than plain SGD.
 
 The notes' section on step size: plain gradient descent with one learning rate for
 every weight crawls along flat directions and bounces across steep ones. Momentum

@@ -1,4 +1,7 @@
-"""Large initial weights saturate sigmoid units and slow learning; small ones do not.
+"""Sigmoid saturation
+==================
+
+Large initial weights saturate sigmoid units and slow learning; small ones do not.
 
 The notes: "many of our activation functions have (near) zero slope when the
 pre-activation z values have large magnitude, so we generally want to keep the initial

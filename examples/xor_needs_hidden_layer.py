@@ -1,4 +1,7 @@
-"""XOR is not linearly separable: a network needs a hidden layer to learn it.
+"""XOR needs a hidden layer
+========================
+
+XOR is not linearly separable: a network needs a hidden layer to learn it.
 
 The lecture notes show that without a non-linear activation, stacked layers collapse
 into one linear map, and a linear classifier draws a straight line. XOR puts each class

@@ -14,6 +14,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 from types import ModuleType
+from typing import Any
 
 #: old dotted name -> new dotted name
 MOVED = {
@@ -50,7 +51,9 @@ class _AliasLoader(importlib.abc.Loader):
 class AliasFinder(importlib.abc.MetaPathFinder):
     """Finds the old names in :data:`MOVED` (and only those)."""
 
-    def find_spec(self, fullname: str, path=None, target=None):  # noqa: ANN001
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
         new = MOVED.get(fullname)
         if new is None:
             return None

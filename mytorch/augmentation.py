@@ -225,7 +225,7 @@ class RandomErasing(Transform):
             & (r < (top + h)[:, None, None])
             & (c >= left[:, None, None])
             & (c < (left + w)[:, None, None])
-            & erase[:, None, None]
+            & erase[:, None, None]  # type: ignore[index]  # stubs: random(n) as a float
         )
         return np.where(inside, images.dtype.type(self.value), images)
 

@@ -72,7 +72,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
     Used for resumable runs: the model's and optimiser's ``state_dict()``, the
     scheduler's, the history and random-generator states. Written atomically as
-    ``.npz`` + JSON like :func:`save`, with a checksum; no pickle.
+    ``.npz`` + JSON like :func:`mytorch.save`, with a checksum; no pickle.
     """
     arrays: dict[str, np.ndarray] = {}
     tree = _flatten_state(state, arrays)

@@ -1,38 +1,17 @@
 """How the ``Trainer`` trains with the compiled step: when a run qualifies, and how.
 
 ``Trainer`` (``mytorch/trainer.py``) derives from :class:`CompiledTraining`, which
-holds the one decision (:meth:`CompiledTraining._compiled_step`: the reference loop, the
+holds the one decision (``CompiledTraining._compiled_step``: the reference loop, the
 compiled step batch by batch, or whole compiled epochs) and the two ways of running a
 compiled epoch with the reference loop's guards.
 
 What a run's options do:
 
-==========================================  =========================================
-option                                      compiled step
-==========================================  =========================================
-input noise, augmentation, a progress bar,  batch by batch, compiled
-a scheduler stepped per update, a callback
-with ``on_step_end`` (weight averaging)
-``shuffle_rng`` other than a Generator      batch by batch, compiled
-none of those, numba installed, a plain     the whole epoch in one compiled call
-network (Linear + Identity/Sigmoid/Tanh/
-ReLU), class-index targets
-gradient clipping (``max_grad_norm``)       reference loop (named in the status)
-a callback that watches every step          reference loop (``Diagnostics``)
-a subclass's own ``training_step``          reference loop (the course's trainer)
-a model, loss or optimiser with no          reference loop (the reason, e.g. course
-compiled form                               layers, class weights, RMSprop)
-targets equal to the loss's ignore_index    reference loop
-``sample_weight`` (class weights)           reference loop (named in the status)
-==========================================  =========================================
-
-A whole compiled epoch checks for NaN and inf at its end (the batch-by-batch modes
-before every update, as the reference loop does).
-"""
+==========================================  =================================="""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -51,6 +30,26 @@ class CompiledTraining:
     ``max_grad_norm``, ``callbacks``, ``input_noise``, ``epoch``, ``step_count`` and its
     guards (``check_finite_loss``, ``check_finite_grads``, ``raise_diverged``).
     """
+
+    if TYPE_CHECKING:  # what it reads of the trainer, declared for type checkers
+        compiled: bool | str
+        model: Any
+        criterion: Any
+        optimizer: Any
+        max_grad_norm: float | None
+        callbacks: list[Any]
+        input_noise: float
+        augment: Any
+        schedule_interval: str | None
+        epoch: int
+        step_count: int
+        _step: Any
+        _made_for: Any
+
+        def check_finite_loss(self, loss: Any) -> None: ...
+        def check_finite_grads(self) -> None: ...
+        def raise_diverged(self, error: Any, x: np.ndarray) -> NoReturn: ...
+        def loss_sum(self, loss: Any, batch_size: int) -> float: ...
 
     def _compiled_training_step(
         self, step: Any, x: np.ndarray, y: np.ndarray
@@ -101,7 +100,7 @@ class CompiledTraining:
         shuffle_rng: Any = None,
         sample_weight: Any = None,
     ) -> str:
-        """Say how :meth:`fit` with these arguments will train, without training.
+        """Say how ``fit`` with these arguments will train, without training.
 
         Returns
         -------

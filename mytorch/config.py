@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mytorch.choices import ACTIVATIONS, DTYPES, INITS, LOSSES, OPTIMIZERS, SCHEDULES
 from mytorch.constraints import (
@@ -109,6 +109,8 @@ def _settings(*settings: Setting) -> dict[str, Setting]:
     return {setting.name: setting for setting in settings}
 
 
+#: A subclass of TrainConfig (``validate`` returns the same type).
+_Config = TypeVar("_Config", bound="TrainConfig")
 _POSITIVE_INT = Interval(int, 1, None)
 _POSITIVE_NUMBER = Interval(float, 0, None, closed="neither")
 _NON_NEGATIVE_NUMBER = Interval(float, 0, None, closed="left")
@@ -390,7 +392,7 @@ class TrainConfig:
         """The settings the fields are: those of ``mytorch train``."""
         return settings_for("train")
 
-    def validate(self) -> TrainConfig:
+    def validate(self: _Config) -> _Config:
         """Check every setting with its constraint; return ``self``.
 
         Returns

@@ -26,6 +26,11 @@ class DivergenceGuards:
     """The guards part of :class:`mytorch.trainer.Trainer` (a base class of it); they
     read the trainer's ``model``, ``epoch`` and ``step_count``."""
 
+    # The trainer's attributes the guards read, declared for type checkers.
+    model: Any
+    epoch: int
+    step_count: int
+
     def check_finite_loss(self, loss: Any) -> None:
         """Stop training with a helpful message if the loss is NaN or inf."""
         if not np.all(np.isfinite(loss)):

@@ -46,6 +46,7 @@ class ModelFileError(ValueError):
 
 
 def checksum(arrays: dict[str, np.ndarray], header: dict[str, Any]) -> str:
+    """SHA-256 (hex) of ``header`` (less its ``"checksum"`` entry) and every array."""
     digest = hashlib.sha256()
     rest = {key: value for key, value in header.items() if key != "checksum"}
     digest.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode())
@@ -137,6 +138,11 @@ def write_archive(path: str | os.PathLike, arrays: dict[str, np.ndarray], header
 
 
 def read_archive(path: str | os.PathLike, where: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read an archive of :func:`write_archive`: ``(header, arrays)``, checksum verified.
+
+    Raises :class:`ModelFileError`, naming ``where``, when the file is missing, is not
+    an archive, or its checksum does not match.
+    """
     try:
         # Our own handle: np.load leaves the file open when the zip is broken.
         with open(path, "rb") as handle:

@@ -15,8 +15,10 @@ course fixes on top of it:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 if not __package__:  # pragma: no cover - exercised by the course-autograder test in a subprocess
     # The course autograder puts mytorch/ on sys.path and runs `import linear`.
@@ -96,7 +98,7 @@ class Linear(nn.Linear):
         bias_init_fn: BiasInit | None = None,
         *,
         bias: bool = True,
-        dtype=np.float64,
+        dtype: npt.DTypeLike = np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         where = type(self).__name__
@@ -130,7 +132,7 @@ class Linear(nn.Linear):
         self.momentum_W = np.zeros((in_feature, out_feature), dtype=self.dtype)
         self.momentum_b = np.zeros((1, out_feature), dtype=self.dtype)
 
-    def _init_array(self, value, shape: tuple[int, int], name: str) -> np.ndarray:
+    def _init_array(self, value: Any, shape: tuple[int, int], name: str) -> np.ndarray:
         where = type(self).__name__
         value = np.asarray(value)
         if value.size != shape[0] * shape[1] or (value.ndim == 2 and value.shape != shape):

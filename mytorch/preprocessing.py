@@ -79,9 +79,9 @@ class ZeroCenter:
     n_features_in_ : int
         D, the number of features seen by ``fit``.
 
-    Shape
+    Notes
     -----
-    Input: (N, D) float32 or float64. Output: (N, D), same dtype.
+    Shape: input (N, D) float32 or float64; output (N, D), same dtype.
 
     Examples
     --------
@@ -136,9 +136,9 @@ class Standardize:
     n_features_in_ : int
         D.
 
-    Shape
+    Notes
     -----
-    Input: (N, D) float32 or float64. Output: (N, D), same dtype.
+    Shape: input (N, D) float32 or float64; output (N, D), same dtype.
 
     Examples
     --------
@@ -215,12 +215,10 @@ class PCA:
         kept component has (numerically) zero variance: whitening it would divide by 0.
         Keep fewer components or use ``Whitening(eps=...)``, which regularises.
 
-    Shape
-    -----
-    Input: (N, D) float32 or float64. Output: (N, k), same dtype.
-
     Notes
     -----
+    Shape: input (N, D) float32 or float64; output (N, k), same dtype.
+
     With centred data :math:`X_c = X - \\mu` and the eigen-decomposition of the sample
     covariance :math:`C = X_c^T X_c / (N - 1) = U \\Lambda U^T`, the transform is
     :math:`Z = X_c U_k`, and with whitening :math:`Z = X_c U_k \\Lambda_k^{-1/2}`.
@@ -358,9 +356,9 @@ class Whitening:
     n_features_in_ : int
         D.
 
-    Shape
+    Notes
     -----
-    Input: (N, D) float32 or float64. Output: (N, D), same dtype.
+    Shape: input (N, D) float32 or float64; output (N, D), same dtype.
 
     Examples
     --------

@@ -12,7 +12,7 @@ The lock file is not deleted while its folder holds anything else (deleting it w
 two processes lock two different files of the same name); a process that ends normally
 empties it, and removes the folder again if it created it and wrote nothing there (a
 run that failed at once leaves no empty folder behind). On a
-platform without ``fcntl`` (Windows) nothing is locked: :attr:`RunLock.supported` is
+platform without ``fcntl`` (Windows) nothing is locked: ``RunLock.supported`` is
 False and the caller says so.
 """
 

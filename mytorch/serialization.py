@@ -185,7 +185,7 @@ def save(model: Module, path: str | os.PathLike, metadata: dict[str, Any] | None
     write_archive(path, arrays, header)
 
 
-def load(path: str | os.PathLike, *, return_metadata: bool = False):
+def load(path: str | os.PathLike, *, return_metadata: bool = False) -> Any:
     """Load a model saved by :func:`save`; never executes code from the file.
 
     Parameters

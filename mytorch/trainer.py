@@ -160,7 +160,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
         self.stop_training = False
         self.epoch = 0
         self.step_count = 0
-        self._pending_callback_states: list[dict[str, Any]] | None = None
+        self._pending_callback_states: list[tuple[Callback, Any]] | None = None
 
     # ------------------------------------------------------------ one batch
     def training_step(

@@ -258,3 +258,15 @@ def test_gradcheck_refuses_float32_inputs():
 def test_gradcheck_refuses_a_non_module():
     with pytest.raises(TypeError, match="gradcheck: expected a Module or loss, got function"):
         gradcheck(lambda x: x, _x())
+
+
+def test_numeric_gradient_perturbs_a_transposed_view_in_place():
+    # The course's Linear.W is weight.data.T: reshape(-1) of it would be a copy.
+    from mytorch.tools.gradcheck import numeric_gradient
+
+    rng = np.random.default_rng(0)
+    x, upstream = rng.normal(size=(8, 5)), rng.normal(size=(8, 3))
+    layer = CourseLinear(5, 3, lambda i, o: rng.normal(size=(i, o)), lambda o: np.zeros((1, o)))
+    assert not layer.W.flags.c_contiguous
+    numeric = numeric_gradient(layer.W, lambda: float(np.sum(layer.forward(x) * upstream)))
+    np.testing.assert_allclose(numeric, x.T @ upstream, rtol=1e-6, atol=1e-8)

@@ -4,6 +4,13 @@
     python3 tools/run.py train [mytorch train flags...]   # the main job
     python3 tools/run.py test  [pytest flags...]          # the whole test suite
     python3 tools/run.py playground [--port N ...]        # the learner's web page
+    python3 tools/run.py bench [--quick ...]              # speed against PyTorch & co.
+    python3 tools/run.py docs  [sphinx-build flags...]    # the site, in docs/_build/html
+    python3 tools/run.py typecheck [mypy flags...]        # mypy over mytorch/ and hw1/
+
+``test`` without a test path runs the whole suite and measures line and branch
+coverage of ``mytorch/`` and ``hw1/`` (``[tool.coverage]`` in ``pyproject.toml``); with
+one (``test tests/test_linear.py``) it runs those tests alone, unmeasured.
 
 Needs only ``python3`` (with its standard ``venv`` module). The environment lives in
 ``.venv/`` at the repository root and is (re)installed from ``pyproject.toml`` when
@@ -26,6 +33,8 @@ EXTRAS = {
     "test": "test,cli",
     "bench": "bench,cli",
     "playground": "playground,cli",
+    "docs": "docs,cli",
+    "typecheck": "test,cli",
 }
 
 
@@ -57,16 +66,32 @@ def ensure_environment(extras: str) -> Path:
     return python
 
 
+def _names_tests(args: list[str]) -> bool:
+    """Whether pytest's arguments name a test file, folder or test (``path::name``)."""
+    return any(not arg.startswith("-") and (ROOT / arg.split("::")[0]).exists() for arg in args)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in EXTRAS:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
+    if command == "docs" and sys.version_info < (3, 11):
+        sys.exit("[docs] building the documentation needs Python 3.11 or newer (Sphinx 9)")
     python = ensure_environment(EXTRAS[command])
     if command == "train":
         args = [python, "-m", "mytorch", "train", *rest]
     elif command == "test":
-        args = [python, "-m", "pytest", *rest]
+        coverage = [] if _names_tests(rest) else ["--cov", "--cov-report=term"]
+        args = [python, "-m", "pytest", *coverage, *rest]
+    elif command == "docs":
+        # -W: a warning (a broken reference, a public object without a docstring, a
+        # lesson that fails) fails the build; --keep-going reports all of them first.
+        html = ROOT / "docs" / "_build" / "html"
+        args = [python, "-m", "sphinx", "-b", "html", "-W", "--keep-going", *rest]
+        args += [str(ROOT / "docs"), str(html)]
+    elif command == "typecheck":
+        args = [python, "-m", "mypy", *rest]
     elif command == "playground":
         args = [python, "-m", "mytorch", "playground", *rest]
     else:

@@ -13,12 +13,14 @@ Each works on a C-contiguous (N, F) array of float32 or float64.
 
 from __future__ import annotations
 
+from typing import Any
+
 from mytorch.compiled.numpy_kernels import NumpyKernels
 
 __all__ = ["NumpyKernels", "for_backend"]
 
 
-def for_backend(backend: str):
+def for_backend(backend: str) -> Any:
     """The kernels of ``backend`` ("numpy" or "numba")."""
     if backend == "numba":
         from mytorch.compiled.numba_loops import NumbaKernels

@@ -126,8 +126,8 @@ def load_dataset(
 
     Examples
     --------
-    >>> data = load_dataset("digits")  # doctest: +SKIP
-    >>> data.X_train.shape, data.n_classes  # doctest: +SKIP
+    >>> data = load_dataset("digits")
+    >>> data.X_train.shape, data.n_classes
     ((1437, 64), 10)
     """
     where = "load_dataset"

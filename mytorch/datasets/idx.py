@@ -112,11 +112,11 @@ def _parse(
         )
     payload, has_more = _read_payload(stream, n_bytes)
     if len(payload) != n_bytes or has_more:
-        found = f"only {len(payload)}" if len(payload) < n_bytes else "more than that"
+        held = f"only {len(payload)}" if len(payload) < n_bytes else "more than that"
         problem = "is truncated" if len(payload) < n_bytes else "has extra bytes"
         raise ValueError(
             f"read_idx: {path} {problem}: its header declares shape {shape} "
-            f"({n_bytes} data bytes) but the decompressed file holds {found}"
+            f"({n_bytes} data bytes) but the decompressed file holds {held}"
         )
     if sha256 is not None:
         digest = hashlib.sha256(magic + dims_bytes)

@@ -2,7 +2,7 @@
 
 ``export(model, path, input_shape)`` turns the model's *evaluation-mode* computation
 into an ONNX graph built with ``onnx.helper``: ``Linear`` -> ``Gemm`` (``MatMul`` and
-``Add`` for input of more than 2 axes, (N, *, in)), ``BatchNorm1d`` ->
+``Add`` for input of more than 2 axes, ``(N, *, in)``), ``BatchNorm1d`` ->
 ``BatchNormalization`` with the running statistics ((N, C) or (N, C, L)), ``Dropout`` ->
 ``Identity``, and each activation into the ONNX operators that compute exactly what
 MyTorch computes (GELU and Softplus are spelled out with ``Erf``/``Tanh`` and

@@ -166,7 +166,7 @@ class Step(Activation):
 class Sigmoid(Activation):
     """f(z) = 1 / (1 + exp(-z)), f'(z) = f(z) (1 - f(z)).
 
-    Computed without overflow for |z| up to the dtype's range (no warnings, no NaN).
+    Computed without overflow for ``|z|`` up to the dtype's range (no warnings, no NaN).
     ``inplace=True`` (MyTorch's addition; PyTorch's ``Sigmoid`` has no such option)
     overwrites z with f(z).
 
@@ -343,7 +343,7 @@ class GELU(_InputActivation):
 class Softplus(_InputActivation):
     """f(z) = log(1 + exp(beta z)) / beta, linear where beta z > threshold (PyTorch's).
 
-    Computed as max(z, 0) + log1p(exp(-|z|)) (scaled by beta), which never overflows.
+    Computed as ``max(z, 0) + log1p(exp(-|z|))`` (scaled by beta), which never overflows.
 
     Parameters
     ----------

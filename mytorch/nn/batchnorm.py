@@ -26,6 +26,7 @@ constructor, names and conventions.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from mytorch.nn.module import Module
 from mytorch.nn.parameter import Parameter
@@ -103,8 +104,8 @@ class BatchNorm1d(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        device=None,
-        dtype=np.float64,
+        device: str | None = None,
+        dtype: npt.DTypeLike = np.float64,
         *,
         bias: bool = True,
     ) -> None:

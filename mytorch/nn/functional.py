@@ -30,7 +30,7 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
-    """log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)): never overflows."""
+    """log(1 + exp(x)), computed as ``max(x, 0) + log1p(exp(-|x|))``: never overflows."""
     with np.errstate(under="ignore"):
         return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 

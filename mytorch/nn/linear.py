@@ -18,6 +18,7 @@ constructor, names (``W`` = weight^T, ``dW``, ...) and gradient rule.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from mytorch.nn import kernels
 from mytorch.nn.module import Module
@@ -64,8 +65,8 @@ class Linear(Module):
         The last input, kept for backward.
 
     Shape:
-        - Input: (*, in_features): any number of leading axes, none included.
-        - Output: (*, out_features).
+        - Input: ``(*, in_features)``: any number of leading axes, none included.
+        - Output: ``(*, out_features)``.
 
     Examples
     --------
@@ -85,8 +86,8 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        device=None,
-        dtype=np.float64,
+        device: str | None = None,
+        dtype: npt.DTypeLike = np.float64,
         *,
         rng: np.random.Generator | int | None = None,
     ) -> None:
@@ -110,7 +111,7 @@ class Linear(Module):
 
     # ------------------------------------------------------------------ forward/backward
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Return y = x W^T + b, shape (*, out_features); keep x for backward."""
+        """Return y = x W^T + b, shape ``(*, out_features)``; keep x for backward."""
         check_float_array(
             x,
             type(self).__name__,
@@ -125,7 +126,7 @@ class Linear(Module):
         return y
 
     def backward(self, delta: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """Given delta = d(loss)/dy (*, out), store dW and db; return d(loss)/dx = delta W.
+        """Given delta = d(loss)/dy ``(*, out)``, store dW and db; return d(loss)/dx = delta W.
 
         With ``need_input_grad=False`` (a first layer, whose input is data) the product
         delta W is skipped and ``None`` is returned.

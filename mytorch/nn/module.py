@@ -40,6 +40,13 @@ class Module:
     #: ``Sequential`` passes the flag on to its first module when that module sets this.
     skips_input_grad = False
 
+    # Set in __init__ with object.__setattr__ (bypassing the registration below);
+    # declared here for type checkers.
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, np.ndarray | None]
+    _modules: OrderedDict[str, Module]
+    training: bool
+
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())

@@ -30,7 +30,7 @@ class Optimizer:
     ``_check_hyperparameters``, names its update rule as an elementwise NumPy ``kernel``
     (a function of module level, the rule's maths in place) and implements ``_update``,
     which gathers one parameter's arrays and numbers for the kernel and hands them to
-    :meth:`_run_kernel`. This class does the rest: it builds the parameter groups, skips
+    ``_run_kernel``. This class does the rest: it builds the parameter groups, skips
     parameters without a gradient, keeps the state, saves and restores it, and decides
     *how* a kernel runs: as the optional compiled loop of the same rule
     (``compiled_kernel``, numba) when that is on and takes these arguments, otherwise
@@ -106,7 +106,7 @@ class Optimizer:
         # allocates nothing; they are not state and are never saved.
         self._workspaces: dict[Parameter, list[np.ndarray]] = {}
 
-        groups = list(params)
+        groups: list[Any] = list(params)
         if not groups:
             raise ValueError(f"{name}: got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -378,7 +378,7 @@ class Optimizer:
             if index not in params_by_index:
                 raise ValueError(f"{name}: state for parameter {index}, which no group holds")
             param = params_by_index[index]
-            restored_state = {}
+            restored_state: dict[str, Any] = {}
             for key, value in saved_state.items():
                 if key == "step":
                     restored_state[key] = int(np.asarray(value).item())

@@ -23,7 +23,7 @@ Examples
 >>> model[0].weight.data += 1.0
 >>> ema.update_parameters(model)
 >>> int(ema.n_averaged)
-2
+1
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ class SessionStore:
                 )
             session_id = secrets.token_urlsafe(16)
             # Reserved before the (slower) build, so that two tabs cannot both pass the cap.
-            self._sessions[session_id] = None  # type: ignore[assignment]
+            self._sessions[session_id] = None
         try:
             session = Session(setup, session_id)
         except BaseException:

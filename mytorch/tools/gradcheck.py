@@ -13,7 +13,7 @@ from mytorch.nn.module import Module
 class GradcheckReport(dict):
     """Worst relative error per checked tensor, ``{name: error}``, plus a verdict.
 
-    The relative error of a tensor is max |analytic - numeric| divided by the
+    The relative error of a tensor is max ``|analytic - numeric|`` divided by the
     largest magnitude of either gradient of that tensor, or by a thousandth of the
     largest gradient anywhere in the check if that is bigger: a gradient that is
     exactly zero (a bias before BatchNorm) is then judged against the rounding noise
@@ -33,6 +33,7 @@ class GradcheckReport(dict):
 
     @property
     def passed(self) -> bool:
+        """True if every tensor's error is at or below ``tolerance``."""
         return all(error <= self.tolerance for error in self.values())
 
     @property
@@ -55,7 +56,8 @@ def numeric_gradient(
     """Central differences (f(a + eps) - f(a - eps)) / (2 eps) for every element of ``array``.
 
     ``array`` is perturbed in place, one element at a time, and restored; ``evaluate()``
-    must recompute the scalar from it.
+    must recompute the scalar from it. ``array`` may be a view of other storage, of any
+    layout (the course's ``Linear.W`` is the transpose of ``weight``).
 
     Returns
     -------
@@ -63,15 +65,16 @@ def numeric_gradient(
         d(evaluate)/d(array), the shape of ``array``.
     """
     estimate = np.zeros_like(array)
-    flat, flat_estimate = array.reshape(-1), estimate.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + eps
+    # Index the array itself: reshape(-1) of a non-contiguous view (a transpose) is a
+    # copy, and perturbing a copy would leave evaluate() unchanged.
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        array[index] = original + eps
         plus = evaluate()
-        flat[i] = original - eps
+        array[index] = original - eps
         minus = evaluate()
-        flat[i] = original
-        flat_estimate[i] = (plus - minus) / (2 * eps)
+        array[index] = original
+        estimate[index] = (plus - minus) / (2 * eps)
     return estimate
 
 

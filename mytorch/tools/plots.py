@@ -11,7 +11,7 @@ import numpy as np
 from mytorch.serialization import atomic_write
 
 
-def _pyplot():
+def _pyplot() -> Any:
     try:
         import matplotlib
 

@@ -96,7 +96,7 @@ def build_model(config: TrainConfig, n_features: int, n_classes: int) -> nn.Sequ
     activation = ACTIVATIONS[config.activation]
     # In place when it can: the activation follows a Linear or a BatchNorm1d, whose
     # output no one keeps for backward.
-    activation_spec = {"type": activation.__name__}
+    activation_spec: dict[str, Any] = {"type": activation.__name__}
     if activation.supports_inplace:
         activation_spec["inplace"] = True
     sizes = [n_features, *config.hidden, n_classes]

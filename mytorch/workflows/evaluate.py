@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,7 @@ def evaluate(
     config = meta.get("config", {})
     # The config keeps the data set as given (a CSV's path); the metadata only its name.
     name = dataset or config.get("dataset") or meta.get("dataset", "digits")
+    names: Sequence[str]
     if name in TOY_DATASETS and name == config.get("dataset"):
         X_test, y_test, names = _toy_test_points(config, header["dtype"])
     else:

@@ -50,7 +50,7 @@ class OneScoreLoss(Loss):
         super().__init__(inner.reduction)
         self.inner, self.column = inner, column
 
-    def forward(self, output: np.ndarray, target: np.ndarray):
+    def forward(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         output = self._check_output(output)
         if output.shape[1] != 2:
             raise ValueError(
@@ -61,7 +61,7 @@ class OneScoreLoss(Loss):
         self.loss = self.inner(score if self.column else score[:, 0], target)
         return self.loss
 
-    def backward(self) -> np.ndarray:
+    def backward(self) -> np.ndarray:  # type: ignore[override]  # of the mean loss only
         grad_score = np.asarray(self.inner.backward()).reshape(-1, 1)
         return np.concatenate([-grad_score, grad_score], axis=1)
 
@@ -102,19 +102,19 @@ def _candidates(loss_class: type[Loss]) -> list[tuple[str, Callable[[], Loss], C
     """(kind, make criterion, make targets, code) in the order they are tried."""
     name = f"nn.{loss_class.__name__}()"
 
-    def classes(y):
+    def classes(y: np.ndarray) -> np.ndarray:
         return np.asarray(y, dtype=np.int64)
 
-    def one_hot(y):
+    def one_hot(y: np.ndarray) -> np.ndarray:
         return np.eye(2)[np.asarray(y, dtype=np.int64)]
 
-    def signs(y):
+    def signs(y: np.ndarray) -> np.ndarray:
         return (2.0 * np.asarray(y, dtype=np.float64) - 1.0)[:, None]
 
-    def sign_vector(y):
+    def sign_vector(y: np.ndarray) -> np.ndarray:
         return 2.0 * np.asarray(y, dtype=np.float64) - 1.0
 
-    def zero_one(y):
+    def zero_one(y: np.ndarray) -> np.ndarray:
         return np.asarray(y, dtype=np.float64)[:, None]
 
     own = [

@@ -81,16 +81,20 @@ class PointsModel:
 
     @property
     def training(self) -> bool:
+        """Whether the model is in training mode."""
         return self.model.training
 
     def train(self, mode: bool = True) -> PointsModel:
+        """Put the model in training mode (``mode=False``: evaluation); return self."""
         self.model.train(mode)
         return self
 
     def eval(self) -> PointsModel:
+        """Put the model in evaluation mode; return self."""
         return self.train(False)
 
     def parameter_dtype(self) -> np.dtype:
+        """The dtype of the model's parameters."""
         return self.model.parameter_dtype()
 
 

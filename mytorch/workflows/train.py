@@ -1,6 +1,6 @@
 """``mytorch train``: data -> batches -> model -> loss -> backward -> optimiser -> metrics.
 
-:func:`train` leaves one run directory (``config.out``):
+:func:`train` leaves one run directory (``config.out``)::
 
     model.npz            the trained model (``mytorch.load``)
     config.json          every setting of the run (``init`` as chosen by ``auto``)
@@ -63,7 +63,7 @@ def _progress_bar(enabled: bool, epoch_of: Any) -> Any:
     except ImportError:
         return None
 
-    def wrap(loader):
+    def wrap(loader: Any) -> Any:
         return tqdm(
             loader,
             desc=f"epoch {epoch_of()}",

@@ -85,7 +85,7 @@ PARAMETERS_DOC = """
 ATTRIBUTES_DOC = """
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when ``X`` has string column names (a DataFrame).
     model_ : mytorch.nn.Sequential
         The trained network, in evaluation mode (``mytorch.save`` and

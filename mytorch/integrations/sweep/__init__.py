@@ -26,7 +26,7 @@ A sweep is a TOML file (or the same data as a dict)::
 
 Each run calls :func:`mytorch.workflows.train.train` in its own directory ``OUT/runs/NAME``, where
 NAME is made from the run's settings (the swept values and a hash of all of them), so
-it is the same every time. The sweep writes to ``OUT``:
+it is the same every time. The sweep writes to ``OUT``::
 
     results.csv / results.json   one row per run: settings, test accuracy, best
                                  validation loss, status, error message, seconds

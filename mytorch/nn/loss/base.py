@@ -22,8 +22,10 @@ with g broadcast along the class axis of a loss of class scores.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from mytorch.nn.module import Module
 from mytorch.validation import (
@@ -40,7 +42,7 @@ __all__ = ["Loss"]
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _legacy_reduction(size_average, reduce, where: str) -> str:
+def _legacy_reduction(size_average: bool | None, reduce: bool | None, where: str) -> str:
     """PyTorch's reading of its deprecated ``size_average`` and ``reduce`` arguments."""
     for name, value in (("size_average", size_average), ("reduce", reduce)):
         if value is not None and not isinstance(value, (bool, np.bool_)):
@@ -83,7 +85,13 @@ class Loss(Module):
     #: probabilities): the trainer then counts errors by arg-max.
     classification = False
 
-    def __init__(self, reduction: str = "mean", *, size_average=None, reduce=None) -> None:
+    def __init__(
+        self,
+        reduction: str = "mean",
+        *,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+    ) -> None:
         super().__init__()
         where = type(self).__name__
         if size_average is not None or reduce is not None:
@@ -93,20 +101,20 @@ class Loss(Module):
         self.reduction = reduction
         self.logits: np.ndarray | None = None
         self.labels: np.ndarray | None = None
-        self.loss = None
+        self.loss: np.ndarray | None = None
         self._grad: np.ndarray | None = None
         # The output's axis that the per-element losses lack (a loss of class scores:
         # the class axis), along which ``backward(grad_output)`` broadcasts g.
         self._class_axis: int | None = None
 
-    def __call__(self, output: np.ndarray, target: np.ndarray):
+    def __call__(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         return self.forward(output, target)
 
-    def forward(self, output: np.ndarray, target: np.ndarray):
+    def forward(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Return the loss of ``output`` against ``target`` and save what backward needs."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
-    def backward(self, grad_output=None) -> np.ndarray:
+    def backward(self, grad_output: npt.ArrayLike | None = None) -> np.ndarray:
         """Return d(loss)/d(output), of the output's shape (see the module docstring).
 
         Parameters
@@ -128,7 +136,7 @@ class Loss(Module):
             return np.asarray(self._grad * grad_output)  # an array for 0-d losses too
         return np.asarray(self._grad * self._check_scalar_grad(grad_output, where))
 
-    def _check_scalar_grad(self, grad_output, where: str):
+    def _check_scalar_grad(self, grad_output: Any, where: str) -> np.generic:
         is_number = isinstance(grad_output, (int, float, np.integer, np.floating))
         is_scalar_array = isinstance(grad_output, np.ndarray) and grad_output.ndim == 0
         if isinstance(grad_output, (bool, np.bool_)) or not (is_number or is_scalar_array):
@@ -147,7 +155,7 @@ class Loss(Module):
         """The course's name for :meth:`backward`."""
         return self.backward()
 
-    def _finish(self, per_sample: np.ndarray, grad: np.ndarray, count):
+    def _finish(self, per_sample: np.ndarray, grad: np.ndarray, count: Any) -> np.ndarray:
         """Reduce ``per_sample`` and scale the gradient of the sum to match.
 
         ``grad`` is d(sum of per-sample losses)/d(output); ``count`` is what 'mean'
@@ -165,10 +173,10 @@ class Loss(Module):
         self._grad = grad
         return self.loss
 
-    def _check_output(self, output: np.ndarray, ndim=2) -> np.ndarray:
+    def _check_output(self, output: np.ndarray, ndim: int = 2) -> np.ndarray:
         return check_float_array(output, type(self).__name__, ndim=ndim, name="output")
 
-    def _register_weight(self, name: str, value) -> None:
+    def _register_weight(self, name: str, value: npt.ArrayLike | None) -> None:
         """Keep ``value`` (finite numbers, or None) as the buffer ``name``, as PyTorch does:
         it goes into ``state_dict()`` and follows ``to(dtype)``."""
         array = None if value is None else check_weights(value, type(self).__name__, name)

@@ -13,6 +13,7 @@ if not given; broadcast against the output as in PyTorch):
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from mytorch.nn.functional import sigmoid
 from mytorch.nn.loss.base import Loss
@@ -45,17 +46,17 @@ class BCEWithLogitsLoss(Loss):
 
     def __init__(
         self,
-        weight=None,
-        size_average=None,
-        reduce=None,
+        weight: npt.ArrayLike | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
         reduction: str = "mean",
-        pos_weight=None,
+        pos_weight: npt.ArrayLike | None = None,
     ) -> None:
         super().__init__(reduction, size_average=size_average, reduce=reduce)
         self._register_weight("weight", weight)
         self._register_weight("pos_weight", pos_weight)
 
-    def forward(self, output: np.ndarray, target: np.ndarray):
+    def forward(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         where = type(self).__name__
         self._check_output(output, ndim=None)
         check_float_array(target, where, ndim=None, dtype=output.dtype, name="target")

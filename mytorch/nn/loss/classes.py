@@ -15,6 +15,8 @@ the output's layout (:func:`from_rows`). The (N, C) case, the common one, is use
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mytorch.nn.loss.base import Loss
@@ -42,7 +44,7 @@ def from_rows(rows: np.ndarray, shape: tuple[int, ...], axis: int) -> np.ndarray
 
 
 def check_class_targets(
-    target, where: str, *, n_classes: int, shape: tuple[int, ...], ignore_index: int | None
+    target: Any, where: str, *, n_classes: int, shape: tuple[int, ...], ignore_index: int | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Check class indices of ``shape`` in [0, C) (or equal to ``ignore_index``).
 
@@ -86,13 +88,14 @@ def check_class_targets(
     return labels, ignored
 
 
-def check_ignore_index(value, where: str) -> int:
+def check_ignore_index(value: Any, where: str) -> int:
+    """Return ``value`` as an int; a TypeError naming ``where`` if it is not an integer."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{where}: expected ignore_index to be an int, got {value!r}")
     return int(value)
 
 
-def check_probability_target(target, where: str, output: np.ndarray) -> np.ndarray:
+def check_probability_target(target: Any, where: str, output: np.ndarray) -> np.ndarray:
     """Class probabilities: the output's shape and dtype, values in [0, 1] (PyTorch's
     documented domain; rows need not sum to 1, as in PyTorch)."""
     check_float_array(target, where, ndim=None, name="target", allow_empty=True)
@@ -127,7 +130,7 @@ class ClassScoreLoss(Loss):
     #: The target's ignore_index (None: the loss has none).
     ignore_index: int | None = None
 
-    def forward(self, output: np.ndarray, target: np.ndarray):
+    def forward(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         where = type(self).__name__
         self._check_output(output, ndim=None)
         if output.ndim == 2:  # the common layout: rows already

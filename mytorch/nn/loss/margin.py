@@ -14,6 +14,7 @@ class weights w (1 if not given):
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from mytorch.nn.loss.classes import ClassScoreLoss
 from mytorch.validation import check_number
@@ -49,9 +50,9 @@ class MultiMarginLoss(ClassScoreLoss):
         self,
         p: int = 1,
         margin: float = 1.0,
-        weight=None,
-        size_average=None,
-        reduce=None,
+        weight: npt.ArrayLike | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
         reduction: str = "mean",
     ) -> None:
         super().__init__(reduction, size_average=size_average, reduce=reduce)
@@ -62,7 +63,9 @@ class MultiMarginLoss(ClassScoreLoss):
         self.margin = check_number(margin, where, "margin")
         self._register_weight("weight", weight)
 
-    def forward_rows(self, output, target, ignored):
+    def forward_rows(
+        self, output: np.ndarray, target: np.ndarray, ignored: np.ndarray | None
+    ) -> np.ndarray:
         n, c = output.shape
         weight = self._weight_as("weight", output.dtype)
         if weight is not None and weight.shape != (c,):

@@ -33,14 +33,16 @@ class MSELoss(Loss):
 
     Examples
     --------
-    >>> MSELoss()(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))
+    >>> float(MSELoss()(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])))
     2.5
     """
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
         super().__init__(reduction, size_average=size_average, reduce=reduce)
 
-    def forward(self, output: np.ndarray, target: np.ndarray):
+    def forward(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         self._check_output(output, ndim=None)
         check_float_array(target, "MSELoss", ndim=None, dtype=output.dtype, name="target")
         if target.shape != output.shape:

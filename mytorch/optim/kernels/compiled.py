@@ -20,13 +20,14 @@ Nesterov, dampening, the first momentum step) run the NumPy kernels.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 
 __all__ = ["available", "enabled", "set_enabled", "adam_update", "sgd_update"]
 
 _enabled: bool | None = None  # None: not decided yet (numba not imported yet)
-_loops: dict[str, object] = {}
+_loops: dict[str, Callable[..., None]] = {}
 
 
 def available() -> bool:

@@ -23,6 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,10 @@ if hasattr(os, "register_at_fork"):
 
 
 def for_each_chunk(
-    kernel: Callable[..., None], arrays: Sequence[np.ndarray], *args, min_size: int | None = None
+    kernel: Callable[..., None],
+    arrays: Sequence[np.ndarray],
+    *args: Any,
+    min_size: int | None = None,
 ) -> None:
     """Call ``kernel(*blocks, *args)`` on matching blocks of ``arrays``, in parallel.
 
@@ -116,7 +120,7 @@ def for_each_chunk(
     *args
         Passed to every call after the blocks (scalars, typically).
     min_size : int, optional
-        Default :data:`PARALLEL_MIN_SIZE`.
+        Default ``PARALLEL_MIN_SIZE`` (2**17).
     """
     first = arrays[0]
     size = first.size

@@ -24,8 +24,8 @@ training batches (or of a fixed probe batch, see ``probe``):
 * ``mean`` and ``std`` of the outputs;
 * ``saturated`` (Sigmoid and Tanh): the share of outputs near an asymptote, where the
   slope is under a fifth of its peak: sigmoid output below 0.05 or above 0.95
-  (|z| > 2.94, slope < 0.048 of at most 0.25), tanh output with |y| > 0.95
-  (|z| > 1.83, slope < 0.098 of at most 1);
+  (``|z| > 2.94``, slope < 0.048 of at most 0.25), tanh output with ``|y| > 0.95``
+  (``|z| > 1.83``, slope < 0.098 of at most 1);
 * ``dead`` (ReLU): the share of units whose output was 0 for *every* sample seen, so
   that no gradient reaches their weights and they cannot recover.
 

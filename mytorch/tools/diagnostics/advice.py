@@ -128,7 +128,7 @@ def format_table(records: list[dict[str, Any]]) -> str:
     if not records:
         return "(no diagnostics recorded)"
     last = records[-1]
-    rows = {}
+    rows: dict[str, Any] = {}
     for name, param in linear_weights(last):
         rows.setdefault(param["layer"], {})["weight"] = (name, param)
     for name, stats in last["activations"].items():

@@ -71,7 +71,7 @@ class _ActivationStats:
         }
 
 
-def _number(value: float) -> float | None:
+def _number(value: float | np.floating) -> float | None:
     """A float for JSON: NaN and inf become None."""
     value = float(value)
     return value if math.isfinite(value) else None
