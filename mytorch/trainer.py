@@ -25,16 +25,24 @@ __all__ = ["Callback", "EarlyStopping", "History", "Trainer", "TrainingDivergedE
 
 
 def _is_classification(criterion: Any, y: np.ndarray) -> bool:
-    """Class indices, or (N, C) class probabilities for a loss that takes them."""
+    """Whether errors can be counted, as the loss says (``Loss.counts_errors``); for a
+    criterion that does not say: class indices, or class probabilities (N, C) of a loss
+    of classes."""
+    asks = getattr(criterion, "counts_errors", None)
+    if asks is not None:
+        return asks(y)
     if y.dtype.kind in "iu":
         return True
     return getattr(criterion, "classification", False) and y.ndim == 2
 
 
-def _count_errors(output: np.ndarray, y: np.ndarray) -> int:
-    predicted = np.argmax(output, axis=1)
-    truth = y if y.ndim == 1 else np.argmax(y, axis=1)
-    return int(np.count_nonzero(predicted != truth))
+def _count_errors(criterion: Any, output: np.ndarray, y: np.ndarray) -> int:
+    """Misclassified samples, as the loss counts them (``Loss.count_errors``: arg-max,
+    or the hinge's sign)."""
+    count = getattr(criterion, "count_errors", None)
+    if count is not None:
+        return count(output, y)
+    return Loss.count_errors(criterion, output, y)
 
 
 class Trainer(CompiledTraining, DivergenceGuards):
@@ -337,7 +345,7 @@ class Trainer(CompiledTraining, DivergenceGuards):
             output, loss = self.evaluation_step(xb, yb)
             loss_total += loss
             if classify:
-                errors += _count_errors(output, yb)
+                errors += _count_errors(self.criterion, output, yb)
         n = len(X)
         return loss_total / n, (errors / n if classify else np.nan)
 
@@ -456,7 +464,7 @@ class Trainer(CompiledTraining, DivergenceGuards):
             loss_total += loss
             seen += len(xb)
             if classify:
-                errors += _count_errors(output, yb)
+                errors += _count_errors(self.criterion, output, yb)
             if self.scheduler is not None and self.schedule_interval == "step":
                 self.scheduler.step()
             for callback in self.callbacks:

@@ -39,6 +39,7 @@ from mytorch.nn.linear import Linear
 from mytorch.nn.loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
+    HingeLoss,
     Loss,
     MSELoss,
     MultiMarginLoss,
@@ -78,4 +79,5 @@ __all__ = [
     "CrossEntropyLoss",
     "NLLLoss",
     "MultiMarginLoss",
+    "HingeLoss",
 ]
