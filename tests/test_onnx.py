@@ -70,6 +70,7 @@ LAYERS = {
     "BatchNorm1d-batch-statistics": lambda dtype: _batchnorm(6, dtype, track_running_stats=False),
     "course-BatchNorm": lambda dtype: BatchNorm(6, dtype=dtype),
     "Dropout": lambda dtype: nn.Dropout(0.5, rng=0),
+    "NotesDropout": lambda dtype: nn.NotesDropout(0.7, rng=0),
 }
 
 

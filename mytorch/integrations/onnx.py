@@ -4,9 +4,10 @@
 into an ONNX graph built with ``onnx.helper``: ``Linear`` -> ``Gemm`` (``MatMul`` and
 ``Add`` for input of more than 2 axes, (N, *, in)), ``BatchNorm1d`` ->
 ``BatchNormalization`` with the running statistics ((N, C) or (N, C, L)), ``Dropout`` ->
-``Identity``, and each activation into the ONNX operators that compute exactly what
-MyTorch computes (GELU and Softplus are spelled out with ``Erf``/``Tanh`` and
-``Exp``/``Log`` so that every setting of theirs is kept). The batch dimension is
+``Identity``, ``NotesDropout`` -> ``Mul`` by its keep probability, and each activation
+into the ONNX operators that compute exactly what MyTorch computes (GELU and Softplus
+are spelled out with ``Erf``/``Tanh`` and ``Exp``/``Log`` so that every setting of
+theirs is kept). The batch dimension is
 dynamic. The graph is checked with ``onnx.checker`` and the file is written atomically.
 
 Needs the ``onnx`` package (``pip install mytorch[onnx]``; onnxruntime to run the
@@ -269,6 +270,12 @@ def _dropout(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: st
     return graph.op("Identity", [x], f"{prefix}dropout")  # identity in eval mode
 
 
+def _notes_dropout(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str) -> str:
+    # Evaluation mode: every activation times the keep probability (the notes' dropout).
+    keep = graph.constant(f"{prefix}keep_prob", module.keep_prob)
+    return graph.op("Mul", [x, keep], f"{prefix}notes_dropout")
+
+
 def _sequential(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str) -> str:
     for index, (_, child) in enumerate(module.forward_chain()):
         x = _module(graph, child, x, shape, f"{prefix}{index}.")
@@ -283,6 +290,7 @@ _EXPORTERS: dict[str, Callable[..., str]] = {
     "Linear": _linear,
     "BatchNorm1d": _batchnorm,
     "Dropout": _dropout,
+    "NotesDropout": _notes_dropout,
     "Identity": _simple("Identity"),
     "Sigmoid": _simple("Sigmoid"),
     "Tanh": _simple("Tanh"),
@@ -304,7 +312,7 @@ def _module(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str
     except (TypeError, KeyError):
         raise TypeError(
             f"export: cannot export a {type(module).__name__}; expected Sequential, Linear, "
-            "BatchNorm1d, Dropout or an activation of mytorch.activation"
+            "BatchNorm1d, Dropout, NotesDropout or an activation of mytorch.activation"
         ) from None
     return exporter(graph, module, x, shape, prefix)
 
