@@ -7,8 +7,8 @@ into an ONNX graph built with ``onnx.helper``: ``Linear`` -> ``Gemm`` (``MatMul`
 ``Identity``, ``NotesDropout`` -> ``Mul`` by its keep probability, and each activation
 into the ONNX operators that compute exactly what MyTorch computes (GELU and Softplus
 are spelled out with ``Erf``/``Tanh`` and ``Exp``/``Log`` so that every setting of
-theirs is kept). The batch dimension is
-dynamic. The graph is checked with ``onnx.checker`` and the file is written atomically.
+theirs is kept). The batch dimension is dynamic. The graph is checked with
+``onnx.checker`` and the file is written atomically.
 
 Needs the ``onnx`` package (``pip install mytorch[onnx]``; onnxruntime to run the
 file). ``import mytorch`` does not import this module.
