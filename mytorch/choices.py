@@ -30,7 +30,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "inverse-time", "warmup")
 #: Weight initialisations: chosen by the activation (``auto``, see
 #: ``mytorch.workflows.build.resolve_init``), PyTorch's default, the course's N(0, 1), the
-#: notes' Gaussian(0, 1/m), Xavier, Kaiming.
+#: notes' Gaussian(0, 1/m) weights and Gaussian(0, 1) offsets, Xavier, Kaiming.
 INITS = ("auto", "default", "course", "notes", "xavier", "kaiming")
 #: Precisions a network can train in.
 DTYPES = ("float32", "float64")

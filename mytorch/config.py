@@ -223,7 +223,7 @@ SETTINGS: dict[str, Setting] = _settings(
         Options(INITS),
         help="weight init: auto (the course's N(0, 1) for the handout's sigmoid MLP, "
         "Kaiming for the ReLU family, Xavier otherwise), PyTorch's default, the course's "
-        "N(0, 1), the notes' Gaussian(0, 1/m), Xavier or Kaiming [{default}]",
+        "N(0, 1), the notes' Gaussian(0, 1/m) and N(0, 1) offsets, Xavier or Kaiming [{default}]",
         group="model",
     ),
     Setting("dtype", "float64", Options(DTYPES), help="[{default}]", group="model"),

@@ -104,10 +104,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 # --------------------------------------------------------------------- the torch twin
 class TorchStep(torch.nn.Module):
-    """The notes' step function; its derivative is zero everywhere."""
+    """The notes' step function, 0 for z < 0 and 1 otherwise (PyTorch's heaviside with
+    the value 1 at 0); its derivative is zero everywhere."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x > 0).to(x.dtype) + 0 * x
+        return torch.heaviside(x.detach(), torch.ones((), dtype=x.dtype)) + 0 * x
 
 
 class TorchMaskedDropout(torch.nn.Module):

@@ -139,10 +139,11 @@ def test_relu_derivative_is_zero_at_zero():
     np.testing.assert_array_equal(relu.backward(np.full((1, 3), 5.0)), [[0.0, 0.0, 5.0]])
 
 
-def test_step_is_heaviside_with_zero_derivative_everywhere(rng):
+def test_step_is_the_notes_step_one_at_zero_with_zero_derivative_everywhere(rng):
+    # 000 section 7.3: step(z) = 0 if z < 0, 1 otherwise (so step(0) = 1; -0.0 too).
     step = nn.Step()
-    x = np.array([[-3.0, -1e-12, 0.0, 1e-12, 4.0]])
-    np.testing.assert_array_equal(step(x), [[0.0, 0.0, 0.0, 1.0, 1.0]])
+    x = np.array([[-3.0, -1e-12, 0.0, -0.0, 1e-12, 4.0]])
+    np.testing.assert_array_equal(step(x), [[0.0, 0.0, 1.0, 1.0, 1.0, 1.0]])
     np.testing.assert_array_equal(step.derivative(), np.zeros_like(x))
     np.testing.assert_array_equal(step.backward(rng.normal(size=x.shape)), np.zeros_like(x))
 

@@ -230,7 +230,11 @@ def _simple(op_type: str) -> Callable[..., str]:
 
 
 def _step(graph: _Graph, module: act.Step, x: str, shape: list[Any], prefix: str) -> str:
-    return graph.op("Cast", [_positive(graph, x, prefix)], f"{prefix}step", to=graph.element_type)
+    # The notes' step: 1 where z >= 0 (1 at 0 too).
+    at_least_zero = graph.op(
+        "GreaterOrEqual", [x, graph.constant(f"{prefix}zero", 0.0)], f"{prefix}non_negative"
+    )
+    return graph.op("Cast", [at_least_zero], f"{prefix}step", to=graph.element_type)
 
 
 def _leaky_relu(graph: _Graph, module: act.LeakyReLU, x: str, shape: list[Any], prefix: str) -> str:

@@ -150,14 +150,16 @@ class Identity(Activation):
 
 
 class Step(Activation):
-    """The notes' step function: f(z) = 1 if z > 0 else 0, f'(z) = 0 everywhere.
+    """The notes' step function (000, section 7.3): f(z) = 0 if z < 0, 1 otherwise.
 
-    Its zero derivative is why a network of step units cannot be trained by gradient
-    descent (lecture notes, section on activation functions).
+    So f(0) = 1, as the notes define it (``torch.heaviside(z, 1)``). f'(z) = 0 everywhere
+    MyTorch uses it: the notes say the derivative "is zero everywhere except at the
+    discontinuity (and there it is undefined)", which is why a network of step units
+    cannot be trained by gradient descent; at z = 0 MyTorch takes 0 as well.
     """
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return (x > 0).astype(x.dtype)
+        return (x >= 0).astype(x.dtype)
 
     def derivative(self) -> np.ndarray:
         return np.zeros_like(self._saved())

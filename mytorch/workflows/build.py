@@ -119,12 +119,20 @@ def build_model(config: TrainConfig, n_features: int, n_classes: int) -> nn.Sequ
 
 
 def _initialise(linear: nn.Linear, scheme: str, activation: str, rng: np.random.Generator) -> None:
-    """Re-draw ``linear``'s weights by ``scheme`` (one of ``config.INITS``), from ``rng``."""
+    """Re-draw ``linear``'s weights by ``scheme`` (one of ``config.INITS``), from ``rng``.
+
+    ``notes`` is the notes' SGD-NEURAL-NET (000, section 7.6, lines 2 and 3): weights
+    from Gaussian(0, 1/m) (:func:`~mytorch.nn.init.notes_normal_`), offsets
+    W_0 ~ Gaussian(0, 1). Every other scheme but ``default`` zeroes the biases.
+    """
     if scheme == "course":
         # The handout's weight_init_fn: np.random.randn(in, out), zero biases.
         init.normal_(linear.weight, mean=0.0, std=1.0, rng=rng)
     elif scheme == "notes":
         init.notes_normal_(linear.weight, rng=rng)
+        if linear.bias is not None:
+            init.normal_(linear.bias, mean=0.0, std=1.0, rng=rng)
+        return
     elif scheme == "xavier":
         init.xavier_uniform_(linear.weight, rng=rng)
     elif scheme == "kaiming":
