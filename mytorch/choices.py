@@ -11,7 +11,15 @@ import re
 from mytorch import nn
 from mytorch.nn.loss import Loss
 
-__all__ = ["ACTIVATIONS", "DTYPES", "INITS", "LOSSES", "OPTIMIZERS", "SCHEDULES"]
+__all__ = [
+    "ACTIVATIONS",
+    "DTYPES",
+    "INITS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SCHEDULE_INTERVALS",
+]
 
 #: Hidden activations by their ``mytorch train`` name.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -26,8 +34,10 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 #: Optimisers (``mytorch.workflows.build.build_optimizer`` makes them).
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
-#: Learning-rate schedules, stepped once per epoch.
+#: Learning-rate schedules (``mytorch.workflows.build.build_scheduler`` makes them).
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "inverse-time", "warmup")
+#: When a schedule is stepped: after every epoch, or after every update (the notes' eta(t)).
+SCHEDULE_INTERVALS = ("epoch", "step")
 #: Weight initialisations: chosen by the activation (``auto``, see
 #: ``mytorch.workflows.build.resolve_init``), PyTorch's default, the course's N(0, 1), the
 #: notes' Gaussian(0, 1/m) weights and Gaussian(0, 1) offsets, Xavier, Kaiming.

@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from mytorch import choices
 from mytorch.choices import ACTIVATIONS, DTYPES, INITS, LOSSES, OPTIMIZERS, SCHEDULES
 from mytorch.constraints import (
     Boolean,
@@ -260,7 +261,15 @@ SETTINGS: dict[str, Setting] = _settings(
         "schedule",
         "none",
         Options(SCHEDULES),
-        help="learning-rate schedule, stepped per epoch [{default}]",
+        help="learning-rate schedule, over the epochs [{default}]",
+        group="training",
+    ),
+    Setting(
+        "schedule_interval",
+        "epoch",
+        Options(choices.SCHEDULE_INTERVALS),
+        help="step the schedule after every epoch, or after every update (the notes' "
+        "eta(t)), the same curve in finer steps [{default}]",
         group="training",
     ),
     Setting("epochs", 100, _POSITIVE_INT, help="[{default}]", group="training"),
@@ -361,6 +370,7 @@ class TrainConfig:
     momentum: float = _default("momentum")
     weight_decay: float = _default("weight_decay")
     schedule: str = _default("schedule")
+    schedule_interval: str = _default("schedule_interval")
     epochs: int = _default("epochs")
     batch_size: int = _default("batch_size")
     val_fraction: float = _default("val_fraction")

@@ -310,6 +310,16 @@ RESUME_SETTINGS = {
         "--weight-decay",
         "1e-4",
     ],
+    # The notes' eta(t): a schedule stepped after every update (its state is mid-epoch
+    # nowhere, but it has advanced by every update of the finished epochs).
+    "sgd-inverse-time-per-update": [
+        "--lr",
+        "0.05",
+        "--schedule",
+        "inverse-time",
+        "--schedule-interval",
+        "step",
+    ],
 }
 
 
@@ -375,8 +385,12 @@ def test_run_extended_with_resume_equals_an_uninterrupted_run(
     _assert_same_final_run(full, part)
 
 
-def test_interrupted_run_resumes_to_its_planned_epochs(data_dir, tmp_path, capfd, monkeypatch):
+@pytest.mark.parametrize("interval", ["epoch", "step"])
+def test_interrupted_run_resumes_to_its_planned_epochs(
+    data_dir, tmp_path, capfd, monkeypatch, interval
+):
     extra = ["--optimizer", "adamw", "--lr", "0.01", "--schedule", "cosine", "--epochs", 5]
+    extra += ["--schedule-interval", interval]
     full, broken = tmp_path / "full", tmp_path / "broken"
     assert run_main(capfd, *_train_args(data_dir, [*extra, "--out", full]))[0] == 0
     save_epoch = Checkpoint.on_epoch_end

@@ -58,6 +58,7 @@ VALID = {
     "momentum": (0.5, ["0.5"]),
     "weight_decay": (0.01, ["0.01"]),
     "schedule": ("cosine", ["cosine"]),
+    "schedule_interval": ("step", ["step"]),
     "epochs": (7, ["7"]),
     "batch_size": (16, ["16"]),
     "early_stopping": (3, ["3"]),

@@ -174,41 +174,67 @@ def build_optimizer(config: TrainConfig, parameters: list, library: Any = optim)
     return library.Adadelta(parameters, lr=lr, weight_decay=decay)
 
 
-def build_scheduler(config: TrainConfig, optimizer: Any, library: Any = optim) -> Any:
-    """The learning-rate schedule the config names (stepped once per epoch), or None.
+def build_scheduler(
+    config: TrainConfig, optimizer: Any, library: Any = optim, steps_per_epoch: int = 1
+) -> Any:
+    """The learning-rate schedule the config names, or None.
+
+    Stepped once per epoch (``schedule_interval='epoch'``), or after every update
+    (``'step'``: the notes' eta(t), t counting updates). Per update, a schedule is the
+    same curve over the run in finer steps (MyTorch's choice): lengths in epochs become
+    ``steps_per_epoch`` times as many updates, and a per-epoch factor f becomes
+    f ** (1 / steps_per_epoch), so the rate at the start of each epoch is the per-epoch
+    schedule's. ``inverse-time`` per update is eta(t) = eta_0 / (1 + t / steps_per_epoch)
+    at update t = 0, 1, 2, ...
 
     Parameters
     ----------
     config : TrainConfig
-        ``schedule`` and ``epochs`` are used.
+        ``schedule``, ``schedule_interval`` and ``epochs`` are used.
     optimizer : Optimizer
         The optimiser to schedule, of ``library``.
     library : module
         As in :func:`build_optimizer`. PyTorch has no ``InverseTimeLR``; the
-        ``inverse-time`` schedule there is the same 1 / (1 + epoch) as a ``LambdaLR``.
+        ``inverse-time`` schedule there is the same 1 / (1 + decay t) as a ``LambdaLR``.
+    steps_per_epoch : int
+        Updates per epoch (``ceil(n_train / batch_size)``); used per update only.
 
     Returns
     -------
     LRScheduler or None
         None for ``schedule='none'``.
+
+    Raises
+    ------
+    ValueError
+        For ``plateau`` per update: it watches the validation loss, known once per epoch.
     """
     schedulers = library.lr_scheduler
     kind = config.schedule
+    per_update = getattr(config, "schedule_interval", "epoch") == "step"
+    if kind == "plateau" and per_update:
+        raise ValueError(
+            "--schedule plateau watches the validation loss of each epoch; it cannot be "
+            "stepped per update (--schedule-interval step)"
+        )
+    steps = max(1, int(steps_per_epoch)) if per_update else 1
     if kind == "none":
         return None
     if kind == "step":
-        return schedulers.StepLR(optimizer, step_size=max(1, config.epochs // 3), gamma=0.1)
+        return schedulers.StepLR(optimizer, step_size=max(1, config.epochs // 3) * steps, gamma=0.1)
     if kind == "exponential":
-        return schedulers.ExponentialLR(optimizer, gamma=0.95)
+        return schedulers.ExponentialLR(optimizer, gamma=0.95 ** (1.0 / steps))
     if kind == "cosine":
-        return schedulers.CosineAnnealingLR(optimizer, T_max=config.epochs)
+        return schedulers.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
     if kind == "plateau":
         return schedulers.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
     if kind == "warmup":
-        return schedulers.LinearLR(optimizer, start_factor=0.1, total_iters=min(5, config.epochs))
+        total = min(5, config.epochs) * steps
+        return schedulers.LinearLR(optimizer, start_factor=0.1, total_iters=total)
+    decay = 1.0 / steps
     if not hasattr(schedulers, "InverseTimeLR"):
-        return schedulers.LambdaLR(optimizer, lambda epoch: 1.0 / (1.0 + epoch))
-    return schedulers.InverseTimeLR(optimizer, decay=1.0)
+        return schedulers.LambdaLR(optimizer, lambda t: 1.0 / (1.0 + decay * t))
+    return schedulers.InverseTimeLR(optimizer, decay=decay)
 
 
 def load_data(config: TrainConfig) -> tuple[Any, tuple, tuple]:
