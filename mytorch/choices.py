@@ -17,6 +17,7 @@ __all__ = [
     "INITS",
     "LOSSES",
     "OPTIMIZERS",
+    "PREPROCESSING",
     "SCHEDULES",
     "SCHEDULE_INTERVALS",
 ]
@@ -32,8 +33,19 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "softplus": nn.Softplus,
     "identity": nn.Identity,
 }
-#: Optimisers (``mytorch.workflows.build.build_optimizer`` makes them).
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+#: Optimisers (``mytorch.workflows.build.build_optimizer`` makes them): PyTorch's, and the
+#: lecture notes' where those differ (``NotesSGD``, ``NotesAdam``, ``NotesAdadelta``).
+OPTIMIZERS = (
+    "sgd",
+    "adam",
+    "adamw",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "notes-sgd",
+    "notes-adam",
+    "notes-adadelta",
+)
 #: Learning-rate schedules (``mytorch.workflows.build.build_scheduler`` makes them).
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "inverse-time", "warmup")
 #: When a schedule is stepped: after every epoch, or after every update (the notes' eta(t)).
@@ -42,6 +54,9 @@ SCHEDULE_INTERVALS = ("epoch", "step")
 #: ``mytorch.workflows.build.resolve_init``), PyTorch's default, the course's N(0, 1), the
 #: notes' Gaussian(0, 1/m) weights and Gaussian(0, 1) offsets, Xavier, Kaiming.
 INITS = ("auto", "default", "course", "notes", "xavier", "kaiming")
+#: Pre-processing of the inputs, fitted on the training split (``mytorch.preprocessing``;
+#: the slides' zero-centring, normalising, PCA and whitening).
+PREPROCESSING = ("none", "center", "standardize", "pca", "whiten-pca", "whiten-zca")
 #: Precisions a network can train in.
 DTYPES = ("float32", "float64")
 

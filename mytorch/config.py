@@ -144,7 +144,21 @@ SETTINGS: dict[str, Setting] = _settings(
         "standardize",
         False,
         Boolean(),
-        help="standardise features with training statistics",
+        help="standardise features with training statistics (--preprocess standardize)",
+        group="data",
+    ),
+    Setting(
+        "preprocess",
+        "none",
+        Options(choices.PREPROCESSING),
+        help="the inputs' pre-processing, fitted on the training split [{default}]",
+        group="data",
+    ),
+    Setting(
+        "pca_components",
+        None,
+        NoneOr(_POSITIVE_INT),
+        help="principal components kept by --preprocess pca / whiten-pca [all]",
         group="data",
     ),
     Setting(
@@ -247,7 +261,7 @@ SETTINGS: dict[str, Setting] = _settings(
         "momentum",
         0.9,
         _NON_NEGATIVE_NUMBER,
-        help="SGD/RMSprop momentum [{default}]",
+        help="momentum of sgd, notes-sgd and rmsprop [{default}]",
         group="training",
     ),
     Setting(
@@ -375,6 +389,8 @@ class TrainConfig:
     batch_size: int = _default("batch_size")
     val_fraction: float = _default("val_fraction")
     standardize: bool = _default("standardize")
+    preprocess: str = _default("preprocess")
+    pca_components: int | None = _default("pca_components")
     input_noise: float = _default("input_noise")
     max_grad_norm: float | None = _default("max_grad_norm")
     early_stopping: int | None = _default("early_stopping")

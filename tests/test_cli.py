@@ -310,9 +310,12 @@ RESUME_SETTINGS = {
         "--weight-decay",
         "1e-4",
     ],
-    # The notes' eta(t): a schedule stepped after every update (its state is mid-epoch
-    # nowhere, but it has advanced by every update of the finished epochs).
-    "sgd-inverse-time-per-update": [
+    # The notes' SGD with momentum and eta(t): a schedule stepped after every update.
+    "notes-sgd-inverse-time-per-update": [
+        "--optimizer",
+        "notes-sgd",
+        "--momentum",
+        "0.9",
         "--lr",
         "0.05",
         "--schedule",

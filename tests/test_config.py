@@ -47,6 +47,8 @@ VALID = {
     "download": (True, []),
     "val_fraction": (0.25, ["0.25"]),
     "standardize": (True, []),
+    "preprocess": ("whiten-zca", ["whiten-zca"]),
+    "pca_components": (5, ["5"]),
     "hidden": ([5, 3], ["5", "3"]),
     "activation": ("relu", ["relu"]),
     "batch_norm": (True, []),

@@ -47,11 +47,12 @@ PARAMETERS_DOC = """
         as ``mytorch train`` chooses it), 'course', 'notes', 'xavier' or 'kaiming' (see
         ``mytorch train --help``).
     solver : str, default='adam'
-        The optimiser: 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad' or 'adadelta'.
+        The optimiser: 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adadelta', or the
+        lecture notes' 'notes-sgd', 'notes-adam', 'notes-adadelta'.
     learning_rate_init : float, default=0.001
         The (initial) learning rate.
     momentum : float, default=0.9
-        Momentum of 'sgd' and 'rmsprop'.
+        Momentum of 'sgd', 'notes-sgd' and 'rmsprop'.
     alpha : float, default=0.0001
         L2 penalty, passed to the optimiser as ``weight_decay`` (all parameters).
     schedule : str, default='none'
