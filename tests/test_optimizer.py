@@ -627,7 +627,7 @@ for name, cls in OPTIMIZERS.items():
             error,
             rf"^{name}: {pattern}",
         )
-    if name in ("SGD", "NotesSGD"):
+    if name == "NotesSGD":  # SGD's momentum case is below
         case(
             name,
             "momentum=-0.9",
@@ -635,7 +635,7 @@ for name, cls in OPTIMIZERS.items():
             ValueError,
             rf"^{name}: expected momentum in \[0.0, inf\], got -0.9",
         )
-    else:
+    if name not in ("SGD", "NotesSGD"):
         case(
             name,
             "eps=-1",
