@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.validation import check_float_array, check_number, check_positive_int
+from mytorch.validation import check_float_array, check_number, check_positive_int, quiet_underflow
 
 
 def _check_input(transformer: Any, method: str, X: Any, fitted: bool) -> np.ndarray:
@@ -43,6 +43,7 @@ def _check_input(transformer: Any, method: str, X: Any, fitted: bool) -> np.ndar
     return check_float_array(X, where, ndim=2, features=features, name="X")
 
 
+@quiet_underflow.wrap
 def _fit_eigenbasis(X: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, eigenvalues (descending) and eigenvectors (rows) of the sample covariance.
 
@@ -95,6 +96,7 @@ class ZeroCenter:
         self.mean_: np.ndarray | None = None
         self.n_features_in_: int | None = None
 
+    @quiet_underflow.wrap
     def fit(self, X: np.ndarray) -> ZeroCenter:
         """Learn the per-feature mean of ``X`` (N, D) and return ``self``."""
         X = _check_input(self, "fit", X, fitted=False)
@@ -102,6 +104,7 @@ class ZeroCenter:
         self.n_features_in_ = X.shape[1]
         return self
 
+    @quiet_underflow.wrap
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``X - mean_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "transform", X, fitted=True)
@@ -111,6 +114,7 @@ class ZeroCenter:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
+    @quiet_underflow.wrap
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``X + mean_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "inverse_transform", X, fitted=True)
@@ -154,6 +158,7 @@ class Standardize:
         self.scale_: np.ndarray | None = None
         self.n_features_in_: int | None = None
 
+    @quiet_underflow.wrap
     def fit(self, X: np.ndarray) -> Standardize:
         """Learn the per-feature mean and standard deviation of ``X`` (N, D); return ``self``."""
         eps = check_number(self.eps, "Standardize.fit", "eps", low=0.0)
@@ -164,6 +169,7 @@ class Standardize:
         self.n_features_in_ = X.shape[1]
         return self
 
+    @quiet_underflow.wrap
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``(X - mean_) / scale_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "transform", X, fitted=True)
@@ -173,6 +179,7 @@ class Standardize:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
+    @quiet_underflow.wrap
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``X * scale_ + mean_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "inverse_transform", X, fitted=True)
@@ -269,6 +276,7 @@ class PCA:
             )
         return count
 
+    @quiet_underflow.wrap
     def fit(self, X: np.ndarray) -> PCA:
         """Learn the mean and principal axes of ``X`` (N, D); return ``self``."""
         where = "PCA.fit"
@@ -298,6 +306,7 @@ class PCA:
         self.n_features_in_ = X.shape[1]
         return self
 
+    @quiet_underflow.wrap
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Project ``X`` (N, D) onto the principal axes: (N, k), dtype of ``X``."""
         X = _check_input(self, "transform", X, fitted=True)
@@ -310,6 +319,7 @@ class PCA:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
+    @quiet_underflow.wrap
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Map coordinates ``Z`` (N, k) back to feature space (N, D), dtype of ``Z``.
 
@@ -383,6 +393,7 @@ class Whitening:
         self.dewhitening_matrix_: np.ndarray | None = None
         self.n_features_in_: int | None = None
 
+    @quiet_underflow.wrap
     def fit(self, X: np.ndarray) -> Whitening:
         """Learn the mean and whitening matrix of ``X`` (N, D); return ``self``."""
         where = "Whitening.fit"
@@ -413,6 +424,7 @@ class Whitening:
         self.n_features_in_ = X.shape[1]
         return self
 
+    @quiet_underflow.wrap
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``(X - mean_) @ whitening_matrix_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "transform", X, fitted=True)
@@ -422,6 +434,7 @@ class Whitening:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
+    @quiet_underflow.wrap
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Return ``Z @ dewhitening_matrix_ + mean_``, shape (N, D), dtype of ``Z``."""
         Z = _check_input(self, "inverse_transform", Z, fitted=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from mytorch import validation
 from mytorch.callbacks import Callback, EarlyStopping, History
 from mytorch.compiled_training import CompiledTraining
 from mytorch.data import DataLoader
@@ -25,9 +26,7 @@ __all__ = ["Callback", "EarlyStopping", "History", "Trainer", "TrainingDivergedE
 
 
 def _is_classification(criterion: Any, y: np.ndarray) -> bool:
-    """Whether errors can be counted, as the loss says (``Loss.counts_errors``); for a
-    criterion that does not say: class indices, or class probabilities (N, C) of a loss
-    of classes."""
+    """Whether errors can be counted, as the loss says (``Loss.counts_errors``)."""
     asks = getattr(criterion, "counts_errors", None)
     if asks is not None:
         return asks(y)
@@ -37,8 +36,7 @@ def _is_classification(criterion: Any, y: np.ndarray) -> bool:
 
 
 def _count_errors(criterion: Any, output: np.ndarray, y: np.ndarray) -> int:
-    """Misclassified samples, as the loss counts them (``Loss.count_errors``: arg-max,
-    or the hinge's sign)."""
+    """Misclassified samples, as the loss counts them (arg-max, the hinge's sign)."""
     count = getattr(criterion, "count_errors", None)
     if count is not None:
         return count(output, y)
@@ -336,6 +334,7 @@ class Trainer(CompiledTraining, DivergenceGuards):
         return float(getattr(self.model, "lr", np.nan))
 
     # ------------------------------------------------------------ loops
+    @validation.quiet_underflow.wrap
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 256) -> tuple[float, float]:
         """Return (mean loss, error rate) of the model on (X, y) in evaluation mode."""
         self.set_training(False)
@@ -349,6 +348,7 @@ class Trainer(CompiledTraining, DivergenceGuards):
         n = len(X)
         return loss_total / n, (errors / n if classify else np.nan)
 
+    @validation.quiet_underflow.wrap
     def fit(
         self,
         X: np.ndarray,

@@ -39,6 +39,7 @@ from mytorch.validation import (
     check_float_array,
     check_positive_int,
     check_rng,
+    quiet_underflow,
 )
 
 __all__ = ["TrainStep"]
@@ -154,6 +155,7 @@ class TrainStep:
         return _widths(self._plan)[-1]
 
     # ------------------------------------------------------------------ one batch
+    @quiet_underflow.wrap
     def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
         """Train on one mini-batch; return its loss (the criterion's reduction) as a float."""
         self._follow_edits()
@@ -302,6 +304,7 @@ class TrainStep:
         return scratch
 
     # ------------------------------------------------------------------ a whole epoch
+    @quiet_underflow.wrap
     def run_epoch(
         self,
         X: np.ndarray,

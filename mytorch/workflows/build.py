@@ -15,6 +15,7 @@ import numpy as np
 from mytorch import nn, optim, preprocessing
 from mytorch.config import ACTIVATIONS, TrainConfig
 from mytorch.nn import init, registry
+from mytorch.validation import quiet_underflow
 
 __all__ = [
     "apply_scaling",
@@ -362,6 +363,7 @@ def fit_scaling(config: TrainConfig, X_train: np.ndarray) -> dict[str, Any] | No
     return {"method": method, "mean": pca.mean_.tolist(), "matrix": matrix.tolist()}
 
 
+@quiet_underflow.wrap
 def apply_scaling(X: np.ndarray, scaling: dict[str, Any] | None) -> np.ndarray:
     """Apply the pre-processing stored in a model's metadata (:func:`fit_scaling`).
 
