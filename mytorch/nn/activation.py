@@ -377,9 +377,18 @@ class Softplus(_InputActivation):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+#: The most axes a NumPy array can have: a ``dim`` beyond them fits no input.
+_MAX_AXES = 64
+
+
 def _check_dim(dim: int | None, where: str) -> int | None:
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
         raise TypeError(f"{where}: expected dim to be an int or None, got {dim!r}")
+    if dim is not None and not -_MAX_AXES <= dim < _MAX_AXES:
+        raise ValueError(
+            f"{where}: dim {dim} is beyond the axes of any input (NumPy arrays have at most "
+            f"{_MAX_AXES})"
+        )
     return None if dim is None else int(dim)
 
 
