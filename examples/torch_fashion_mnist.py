@@ -24,7 +24,8 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from mytorch.config import TrainConfig, read_settings
+from mytorch.config import TrainConfig
+from mytorch.config_file import read_settings
 from mytorch.workflows import build
 from mytorch.workflows.report import describe
 

@@ -30,6 +30,7 @@ from mytorch.validation import (  # noqa: E402
     check_number,
     check_positive_int,
     check_sequence,
+    quiet_underflow,
 )
 
 
@@ -137,6 +138,7 @@ class MLP:
         self.bn_layers = [BatchNorm(sizes[i + 1]) for i in range(self.num_bn_layers)] or None
         self.output = None
 
+    @quiet_underflow.wrap
     def forward(self, x):
         """Return the network's output (batch, output_size) for input x (batch, input_size)."""
         for i, layer in enumerate(self.linear_layers):
@@ -147,6 +149,7 @@ class MLP:
         self.output = x
         return x
 
+    @quiet_underflow.wrap
     def backward(self, labels):
         """Back-propagate the criterion's loss for one-hot ``labels`` (batch, output_size).
 
@@ -168,6 +171,7 @@ class MLP:
         for layer in self.linear_layers + (self.bn_layers or []):
             layer.zero_grad(set_to_none=False)
 
+    @quiet_underflow.wrap
     def step(self):
         """Apply one update: the handout's momentum for Linear layers, plain SGD for BatchNorm.
 

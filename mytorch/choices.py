@@ -11,7 +11,16 @@ import re
 from mytorch import nn
 from mytorch.nn.loss import Loss
 
-__all__ = ["ACTIVATIONS", "DTYPES", "INITS", "LOSSES", "OPTIMIZERS", "SCHEDULES"]
+__all__ = [
+    "ACTIVATIONS",
+    "DTYPES",
+    "INITS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "PREPROCESSING",
+    "SCHEDULES",
+    "SCHEDULE_INTERVALS",
+]
 
 #: Hidden activations by their ``mytorch train`` name.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -24,14 +33,30 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "softplus": nn.Softplus,
     "identity": nn.Identity,
 }
-#: Optimisers (``mytorch.workflows.build.build_optimizer`` makes them).
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
-#: Learning-rate schedules, stepped once per epoch.
+#: Optimisers (``mytorch.workflows.build.build_optimizer`` makes them): PyTorch's, and the
+#: lecture notes' where those differ (``NotesSGD``, ``NotesAdam``, ``NotesAdadelta``).
+OPTIMIZERS = (
+    "sgd",
+    "adam",
+    "adamw",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "notes-sgd",
+    "notes-adam",
+    "notes-adadelta",
+)
+#: Learning-rate schedules (``mytorch.workflows.build.build_scheduler`` makes them).
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "inverse-time", "warmup")
+#: When a schedule is stepped: after every epoch, or after every update (the notes' eta(t)).
+SCHEDULE_INTERVALS = ("epoch", "step")
 #: Weight initialisations: chosen by the activation (``auto``, see
 #: ``mytorch.workflows.build.resolve_init``), PyTorch's default, the course's N(0, 1), the
-#: notes' Gaussian(0, 1/m), Xavier, Kaiming.
+#: notes' Gaussian(0, 1/m) weights and Gaussian(0, 1) offsets, Xavier, Kaiming.
 INITS = ("auto", "default", "course", "notes", "xavier", "kaiming")
+#: Pre-processing of the inputs, fitted on the training split (``mytorch.preprocessing``;
+#: the slides' zero-centring, normalising, PCA and whitening).
+PREPROCESSING = ("none", "center", "standardize", "pca", "whiten-pca", "whiten-zca")
 #: Precisions a network can train in.
 DTYPES = ("float32", "float64")
 

@@ -22,9 +22,9 @@ from typing import Any
 from mytorch.config import (
     Setting,
     TrainConfig,
-    read_settings,
     settings_for,
 )
+from mytorch.config_file import read_settings
 from mytorch.constraints import (
     Boolean,
     Interval,

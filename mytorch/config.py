@@ -14,8 +14,8 @@ from it:
 * a sweep (``mytorch/integrations/sweep``) accepts exactly these names.
 
 Also here: the names the settings choose from (:data:`ACTIVATIONS`, :data:`OPTIMIZERS`,
-:data:`SCHEDULES`, :data:`INITS`, :data:`DTYPES`) and the one TOML reader
-(:func:`load_toml`, :func:`read_settings`).
+:data:`SCHEDULES`, :data:`INITS`, :data:`DTYPES`). The settings files are read by
+:mod:`mytorch.config_file`.
 
 This module imports NumPy and MyTorch's core only: the command line, the estimators and
 the sweeps all build on it, and it on none of them.
@@ -23,10 +23,10 @@ the sweeps all build on it, and it on none of them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from mytorch import choices
 from mytorch.choices import ACTIVATIONS, DTYPES, INITS, LOSSES, OPTIMIZERS, SCHEDULES
 from mytorch.constraints import (
     Boolean,
@@ -52,8 +52,6 @@ __all__ = [
     "Setting",
     "TrainConfig",
     "settings_for",
-    "load_toml",
-    "read_settings",
 ]
 
 
@@ -145,7 +143,21 @@ SETTINGS: dict[str, Setting] = _settings(
         "standardize",
         False,
         Boolean(),
-        help="standardise features with training statistics",
+        help="standardise features with training statistics (--preprocess standardize)",
+        group="data",
+    ),
+    Setting(
+        "preprocess",
+        "none",
+        Options(choices.PREPROCESSING),
+        help="the inputs' pre-processing, fitted on the training split [{default}]",
+        group="data",
+    ),
+    Setting(
+        "pca_components",
+        None,
+        NoneOr(_POSITIVE_INT),
+        help="principal components kept by --preprocess pca / whiten-pca [all]",
         group="data",
     ),
     Setting(
@@ -225,7 +237,7 @@ SETTINGS: dict[str, Setting] = _settings(
         Options(INITS),
         help="weight init: auto (the course's N(0, 1) for the handout's sigmoid MLP, "
         "Kaiming for the ReLU family, Xavier otherwise), PyTorch's default, the course's "
-        "N(0, 1), the notes' Gaussian(0, 1/m), Xavier or Kaiming [{default}]",
+        "N(0, 1), the notes' Gaussian(0, 1/m) and N(0, 1) offsets, Xavier or Kaiming [{default}]",
         group="model",
     ),
     Setting("dtype", "float64", Options(DTYPES), help="[{default}]", group="model"),
@@ -248,7 +260,7 @@ SETTINGS: dict[str, Setting] = _settings(
         "momentum",
         0.9,
         _NON_NEGATIVE_NUMBER,
-        help="SGD/RMSprop momentum [{default}]",
+        help="momentum of sgd, notes-sgd and rmsprop [{default}]",
         group="training",
     ),
     Setting(
@@ -262,7 +274,15 @@ SETTINGS: dict[str, Setting] = _settings(
         "schedule",
         "none",
         Options(SCHEDULES),
-        help="learning-rate schedule, stepped per epoch [{default}]",
+        help="learning-rate schedule, over the epochs [{default}]",
+        group="training",
+    ),
+    Setting(
+        "schedule_interval",
+        "epoch",
+        Options(choices.SCHEDULE_INTERVALS),
+        help="step the schedule after every epoch, or after every update (the notes' "
+        "eta(t)), the same curve in finer steps [{default}]",
         group="training",
     ),
     Setting("epochs", 100, _POSITIVE_INT, help="[{default}]", group="training"),
@@ -372,10 +392,13 @@ class TrainConfig:
     momentum: float = _default("momentum")
     weight_decay: float = _default("weight_decay")
     schedule: str = _default("schedule")
+    schedule_interval: str = _default("schedule_interval")
     epochs: int = _default("epochs")
     batch_size: int = _default("batch_size")
     val_fraction: float = _default("val_fraction")
     standardize: bool = _default("standardize")
+    preprocess: str = _default("preprocess")
+    pca_components: int | None = _default("pca_components")
     input_noise: float = _default("input_noise")
     max_grad_norm: float | None = _default("max_grad_norm")
     early_stopping: int | None = _default("early_stopping")
@@ -412,75 +435,3 @@ class TrainConfig:
             if not setting.constraint.is_satisfied_by(value):
                 raise setting.error(value)
         return self
-
-
-# ------------------------------------------------------------------ TOML files
-def load_toml(path: str | os.PathLike, where: str) -> dict[str, Any]:
-    """Read a TOML file into a dict.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The file.
-    where : str
-        Who reads it, to start the error messages (``'mytorch train --config'``).
-
-    Returns
-    -------
-    dict
-        The file's tables and keys.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``'{where}: no such file: {path}'``.
-    ValueError
-        ``'{where}: {path} is not valid TOML: ...'``.
-    """
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{where}: no such file: {os.fspath(path)}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{where}: {os.fspath(path)} is not valid TOML: {error}") from None
-
-
-def read_settings(path: str | os.PathLike) -> dict[str, Any]:
-    """Read the settings of a ``mytorch train --config`` file.
-
-    The settings are the ``[train]`` table, or the file's top level when it has none;
-    keys may be written with dashes (``batch-size``) or underscores. The values are not
-    checked here: :meth:`TrainConfig.validate` does, after the flags are applied.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The TOML file.
-
-    Returns
-    -------
-    dict
-        ``{setting name: value}``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no such file.
-    ValueError
-        If it is not valid TOML or names a setting that does not exist.
-    """
-    data = load_toml(path, "mytorch train --config")
-    section = data.get("train", data)
-    settings = {key.replace("-", "_"): value for key, value in section.items()}
-    unknown = set(settings) - set(SETTINGS)
-    if unknown:
-        raise ValueError(
-            f"mytorch train: unknown settings {sorted(unknown)} in {os.fspath(path)}; "
-            f"known: {sorted(SETTINGS)}"
-        )
-    return settings

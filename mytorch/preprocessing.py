@@ -1,11 +1,15 @@
 """Input pre-processing fitted on the training set: centring, scaling, PCA, whitening.
 
-The lecture's recipe, in the order it gives it::
+The lecture slides (001, "Data preprocessing") show, in this order::
 
-    X -= X.mean(axis=0)          # ZeroCenter: zero-centred data
-    X /= np.std(X, axis=0)       # Standardize: normalised data
-    # PCA: rotate onto the eigenvectors of the covariance, optionally keep the first k
-    # whitening: then divide each PCA coordinate by its standard deviation
+    X - X.mean(axis = 0)         # zero-centered data: ZeroCenter
+    X / np.std(X, axis = 0)      # normalized data (of the centred X): Standardize
+    # "PCA, whitening"           # a picture's title, no formula: PCA, Whitening
+
+The slides give no formula for PCA or whitening; the ones here are MyTorch's choice,
+the usual ones (scikit-learn's): PCA rotates the centred data onto the eigenvectors of
+its covariance and may keep the first k; whitening then divides each coordinate by its
+standard deviation (ZCA whitening also rotates back).
 
 Each step is an object in scikit-learn's style: the settings go to ``__init__``,
 ``fit(X_train)`` learns the statistics (attributes ending in ``_``) and returns the
@@ -18,11 +22,12 @@ Conventions
 * Inputs are 2-D float arrays (N, D); float32 in gives float32 out, float64 gives float64.
   Statistics are computed in float64 whatever the input, and cast to the input's dtype
   when applied.
-* ``Standardize`` divides by the population standard deviation (``ddof=0``), as the notes'
-  ``np.std`` and scikit-learn's ``StandardScaler`` do. ``PCA`` and ``Whitening`` use the
+* ``Standardize`` divides by the population standard deviation (``ddof=0``), as the
+  slides' ``np.std`` and scikit-learn's ``StandardScaler`` do. ``PCA`` and ``Whitening`` use the
   sample covariance (``ddof=1``), as ``np.cov`` and scikit-learn's ``PCA`` do, so
   ``PCA(whiten=True)`` matches ``sklearn.decomposition.PCA(whiten=True)``.
-* Eigenvectors have a fixed sign: the entry of largest magnitude of each is positive.
+* Eigenvectors have a fixed sign: the entry of largest magnitude of each is positive
+  (MyTorch's choice, so that a fit is reproducible).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.validation import check_float_array, check_number, check_positive_int
+from mytorch.validation import check_float_array, check_number, check_positive_int, quiet_underflow
 
 
 def _check_input(transformer: Any, method: str, X: Any, fitted: bool) -> np.ndarray:
@@ -43,6 +48,7 @@ def _check_input(transformer: Any, method: str, X: Any, fitted: bool) -> np.ndar
     return check_float_array(X, where, ndim=2, features=features, name="X")
 
 
+@quiet_underflow.wrap
 def _fit_eigenbasis(X: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, eigenvalues (descending) and eigenvectors (rows) of the sample covariance.
 
@@ -70,7 +76,7 @@ def _fit_eigenbasis(X: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, 
 
 
 class ZeroCenter:
-    """Subtract the per-feature mean of the training data (the notes' zero-centring).
+    """Subtract the per-feature mean of the training data (the slides' zero-centring).
 
     Attributes
     ----------
@@ -95,6 +101,7 @@ class ZeroCenter:
         self.mean_: np.ndarray | None = None
         self.n_features_in_: int | None = None
 
+    @quiet_underflow.wrap
     def fit(self, X: np.ndarray) -> ZeroCenter:
         """Learn the per-feature mean of ``X`` (N, D) and return ``self``."""
         X = _check_input(self, "fit", X, fitted=False)
@@ -102,6 +109,7 @@ class ZeroCenter:
         self.n_features_in_ = X.shape[1]
         return self
 
+    @quiet_underflow.wrap
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``X - mean_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "transform", X, fitted=True)
@@ -111,6 +119,7 @@ class ZeroCenter:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
+    @quiet_underflow.wrap
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``X + mean_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "inverse_transform", X, fitted=True)
@@ -118,7 +127,7 @@ class ZeroCenter:
 
 
 class Standardize:
-    """Scale each feature to zero mean and unit variance (the notes' normalised data).
+    """Scale each feature to zero mean and unit variance (the slides' normalized data).
 
     Parameters
     ----------
@@ -154,6 +163,7 @@ class Standardize:
         self.scale_: np.ndarray | None = None
         self.n_features_in_: int | None = None
 
+    @quiet_underflow.wrap
     def fit(self, X: np.ndarray) -> Standardize:
         """Learn the per-feature mean and standard deviation of ``X`` (N, D); return ``self``."""
         eps = check_number(self.eps, "Standardize.fit", "eps", low=0.0)
@@ -164,6 +174,7 @@ class Standardize:
         self.n_features_in_ = X.shape[1]
         return self
 
+    @quiet_underflow.wrap
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``(X - mean_) / scale_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "transform", X, fitted=True)
@@ -173,6 +184,7 @@ class Standardize:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
+    @quiet_underflow.wrap
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``X * scale_ + mean_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "inverse_transform", X, fitted=True)
@@ -190,7 +202,7 @@ class PCA:
         whose explained variance ratio sums to more than that fraction (0.99: 99 %).
     whiten : bool
         Divide each projected coordinate by its standard deviation, so the output has
-        identity covariance (the notes' ``Xwhite = Xrot / sqrt(S)``).
+        identity covariance (the slides' "whitening", which they do not spell out).
 
     Attributes
     ----------
@@ -267,6 +279,7 @@ class PCA:
             )
         return count
 
+    @quiet_underflow.wrap
     def fit(self, X: np.ndarray) -> PCA:
         """Learn the mean and principal axes of ``X`` (N, D); return ``self``."""
         where = "PCA.fit"
@@ -296,6 +309,7 @@ class PCA:
         self.n_features_in_ = X.shape[1]
         return self
 
+    @quiet_underflow.wrap
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Project ``X`` (N, D) onto the principal axes: (N, k), dtype of ``X``."""
         X = _check_input(self, "transform", X, fitted=True)
@@ -308,6 +322,7 @@ class PCA:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
+    @quiet_underflow.wrap
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Map coordinates ``Z`` (N, k) back to feature space (N, D), dtype of ``Z``.
 
@@ -331,11 +346,12 @@ class Whitening:
     ----------
     method : {'pca', 'zca'}
         ``'pca'``: rotate onto the eigenvectors and scale, :math:`Z = X_c U (\\Lambda +
-        \\epsilon)^{-1/2}` (the notes' ``Xwhite``). ``'zca'``: then rotate back,
+        \\epsilon)^{-1/2}`. ``'zca'``: then rotate back,
         :math:`Z = X_c U (\\Lambda + \\epsilon)^{-1/2} U^T`, the whitened data closest to
         the original (for images it still looks like an image, with edges enhanced).
     eps : float
-        Added to every eigenvalue before the square root (the notes use 1e-5): it keeps
+        Added to every eigenvalue before the square root (1e-5 by default, MyTorch's
+        choice: the documents give no value): it keeps
         directions with ~0 variance from blowing up, at the price of an output
         covariance of :math:`\\Lambda / (\\Lambda + \\epsilon)` instead of exactly I. Its
         scale is that of the data's variances.
@@ -381,6 +397,7 @@ class Whitening:
         self.dewhitening_matrix_: np.ndarray | None = None
         self.n_features_in_: int | None = None
 
+    @quiet_underflow.wrap
     def fit(self, X: np.ndarray) -> Whitening:
         """Learn the mean and whitening matrix of ``X`` (N, D); return ``self``."""
         where = "Whitening.fit"
@@ -395,7 +412,7 @@ class Whitening:
             raise ValueError(
                 f"{where}: the covariance is singular ({int(np.sum(scaled <= floor))} of "
                 f"{X.shape[1]} directions have ~0 variance) and eps={eps} does not "
-                "regularise it; use eps > 0 (the notes use 1e-5)"
+                "regularise it; use eps > 0 (the default is 1e-5)"
             )
         root = np.sqrt(scaled)
         whitening = components.T / root
@@ -411,6 +428,7 @@ class Whitening:
         self.n_features_in_ = X.shape[1]
         return self
 
+    @quiet_underflow.wrap
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return ``(X - mean_) @ whitening_matrix_``, shape (N, D), dtype of ``X``."""
         X = _check_input(self, "transform", X, fitted=True)
@@ -420,6 +438,7 @@ class Whitening:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
+    @quiet_underflow.wrap
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         """Return ``Z @ dewhitening_matrix_ + mean_``, shape (N, D), dtype of ``Z``."""
         Z = _check_input(self, "inverse_transform", Z, fitted=True)

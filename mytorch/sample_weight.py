@@ -41,7 +41,6 @@ __all__ = [
     "WeightedBatches",
     "balanced_class_weights",
     "check_sample_weight",
-    "weighted_errors",
     "weighted_loss",
 ]
 
@@ -207,22 +206,6 @@ def weighted_loss(
         total = float(weight.sum())
         grad_losses = np.broadcast_to(per_element / total, losses.shape).astype(losses.dtype)
         return weighted_sum, criterion.backward(grad_losses)
-
-
-def weighted_errors(
-    output: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None
-) -> float:
-    """The (weighted) number of samples whose arg-max class is not the target's.
-
-    ``target`` is (B,) class indices or (B, C) class probabilities; ``weight`` (B,) or
-    None (each sample counts 1).
-    """
-    predicted = np.argmax(output, axis=1)
-    truth = target if target.ndim == 1 else np.argmax(target, axis=1)
-    wrong = predicted != truth
-    if weight is None:
-        return int(np.count_nonzero(wrong))
-    return float(np.sum(weight[wrong]))
 
 
 class WeightedBatches:

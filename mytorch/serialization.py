@@ -245,6 +245,40 @@ def load(path: str | os.PathLike, *, return_metadata: bool = False) -> Any:
                 f"{where}: '{key}' is {value.dtype}{list(value.shape)}, the architecture "
                 f"needs {target.dtype}{list(target.shape)}"
             )
+    _check_numbers(arrays, where)
+    _check_chain(model, where)
     model.load_state_dict(arrays)
     model.eval()
     return (model, header) if return_metadata else model
+
+
+def _check_numbers(arrays: dict[str, np.ndarray], where: str) -> None:
+    """A model that loads predicts finite numbers: no NaN or inf, no negative variance."""
+    for key, value in arrays.items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ModelFileError(f"{where}: '{key}' holds NaN or inf values")
+        if key.rsplit(".", 1)[-1] == "running_var" and np.any(value < 0):
+            raise ModelFileError(f"{where}: '{key}' holds a negative variance")
+
+
+def _chain(module: Module) -> list[Module]:
+    """The modules a forward pass runs, in order, nested Sequentials opened."""
+    chain = []
+    for _, child in module.forward_chain():
+        chain.extend([child] if child is module else _chain(child))
+    return chain
+
+
+def _check_chain(model: Module, where: str) -> None:
+    """Each layer that declares its width takes what the one before it gives."""
+    width, before = None, None
+    for module in _chain(model):
+        config = module.get_config()
+        takes = config.get("in_features", config.get("num_features"))
+        if takes is not None and width is not None and takes != width:
+            raise ModelFileError(
+                f"{where}: the layers do not chain: a {type(module).__name__} taking "
+                f"{takes} features follows a {before} giving {width}"
+            )
+        if takes is not None:
+            width, before = config.get("out_features", takes), type(module).__name__

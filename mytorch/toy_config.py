@@ -35,6 +35,7 @@ _SHARED: dict[str, dict[str, Any]] = {
     "momentum": {},
     "weight_decay": {},
     "schedule": {},
+    "schedule_interval": {},
     "epochs": {"default": 200},
     "batch_size": {"default": 32},
     "seed": {},

@@ -14,22 +14,37 @@ from typing import Any
 
 import numpy as np
 
+from mytorch import validation
 from mytorch.callbacks import Callback, EarlyStopping, History
 from mytorch.compiled_training import CompiledTraining
 from mytorch.data import DataLoader
 from mytorch.divergence import DivergenceGuards, TrainingDivergedError
 from mytorch.nn.loss import Loss
-from mytorch.sample_weight import SampleWeighting, weighted_errors, weighted_loss
+from mytorch.sample_weight import SampleWeighting, weighted_loss
 from mytorch.validation import NonFiniteError, check_number, check_positive_int, check_rng
 
 __all__ = ["Callback", "EarlyStopping", "History", "Trainer", "TrainingDivergedError", "fit"]
 
 
 def _is_classification(criterion: Any, y: np.ndarray) -> bool:
-    """Class indices, or (N, C) class probabilities for a loss that takes them."""
+    """Whether errors can be counted, as the loss says (``Loss.counts_errors``)."""
+    asks = getattr(criterion, "counts_errors", None)
+    if asks is not None:
+        return asks(y)
     if y.dtype.kind in "iu":
         return True
     return getattr(criterion, "classification", False) and y.ndim == 2
+
+
+def _count_errors(
+    criterion: Any, output: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+) -> float:
+    """Misclassified samples, as the loss counts them (arg-max, the hinge's sign); with
+    ``weight`` (B,), the sum of their weights."""
+    count = getattr(criterion, "count_errors", None)
+    if count is not None:
+        return count(output, y, weight)
+    return Loss.count_errors(criterion, output, y, weight)
 
 
 class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
@@ -314,13 +329,14 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
         return float(getattr(self.model, "lr", np.nan))
 
     # ------------------------------------------------------------ loops
+    @validation.quiet_underflow.wrap
     def evaluate(
         self, X: np.ndarray, y: np.ndarray, batch_size: int = 256, sample_weight: Any = None
     ) -> tuple[float, float]:
         """Return (mean loss, error rate) of the model on (X, y) in evaluation mode
         (weighted means with ``sample_weight``, shape (N,), as scikit-learn's scores)."""
         self.set_training(False)
-        loss_total, errors = 0.0, 0
+        loss_total, errors = 0.0, 0.0
         classify = _is_classification(self.criterion, y)
         loader = DataLoader(X, y, batch_size=batch_size)
         batches, total = self.weighted_batches(loader, sample_weight, "evaluation_step")
@@ -328,9 +344,10 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
             output, loss = self.evaluation_step(xb, yb, *weight)
             loss_total += loss
             if classify:
-                errors += weighted_errors(output, yb, *weight)
+                errors += _count_errors(self.criterion, output, yb, *weight)
         return loss_total / total, (errors / total if classify else np.nan)
 
+    @validation.quiet_underflow.wrap
     def fit(
         self,
         X: np.ndarray,
@@ -430,7 +447,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
     ) -> tuple[float, float, float]:
         """Train on every batch of ``loader``; return (loss sum, errors, samples), each
         weighted when the batches carry sample weights (a third element)."""
-        loss_total, errors, seen = 0.0, 0, 0
+        loss_total, errors, seen = 0.0, 0.0, 0.0
         batches = progress(loader) if progress is not None else loader
         for xb, yb, *weight in batches:
             if weight and not weight[0].any():
@@ -447,7 +464,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
             loss_total += loss
             seen += float(weight[0].sum()) if weight else len(xb)
             if classify:
-                errors += weighted_errors(output, yb, *weight)
+                errors += _count_errors(self.criterion, output, yb, *weight)
             if self.scheduler is not None and self.schedule_interval == "step":
                 self.scheduler.step()
             for callback in self.callbacks:

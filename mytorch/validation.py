@@ -10,6 +10,7 @@ everywhere.
 from __future__ import annotations
 
 import contextvars
+import functools
 import math
 from typing import Any
 
@@ -59,6 +60,75 @@ class assume_finite:  # noqa: N801 - used like a function, as contextlib's helpe
 
     def __exit__(self, *exc_info: object) -> None:
         _ASSUME_FINITE.reset(self._token)
+
+
+#: Whether the library's own numerics are running (see :class:`quiet_underflow`).
+_QUIET_UNDERFLOW: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mytorch_quiet_underflow", default=False
+)
+
+
+class quiet_underflow:  # noqa: N801 - used like a function, as assume_finite
+    """Run the library's own numerics with floating-point underflow ignored.
+
+    An ``exp`` of a far-negative number, a product of two small gradients, a matmul of
+    tiny activations: results below the smallest normal float round to a subnormal or
+    to 0, which is the correctly rounded answer, not a mistake. NumPy calls that an
+    "underflow" and, under ``np.seterr(all="raise")`` (or ``under="raise"``), raises
+    ``FloatingPointError``. Inside this block underflow is ignored, NumPy's own default;
+    overflow, invalid operations and division by zero stay as the caller set them, so
+    NaN and inf are still reported as before (by the library's checks and, if asked
+    for, by NumPy).
+
+    Every module's ``forward``, ``backward`` and ``derivative``, ``Optimizer.step``,
+    ``Trainer.fit``, the compiled step and the course MLP's steps run inside it
+    (``Module`` wraps the methods of its subclasses, :meth:`wrap`). Nested blocks cost
+    one lookup: only the outermost enters ``np.errstate`` (about a microsecond), so a
+    training loop pays it once per ``fit``, not once per layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mytorch.validation import quiet_underflow
+    >>> with np.errstate(all="raise"), quiet_underflow():
+    ...     float(np.exp(-1e4))
+    0.0
+    """
+
+    __slots__ = ("_errstate", "_token")
+
+    def __init__(self) -> None:
+        self._errstate: Any = None
+        self._token: contextvars.Token | None = None
+
+    def __enter__(self) -> None:
+        if _QUIET_UNDERFLOW.get():
+            return
+        self._token = _QUIET_UNDERFLOW.set(True)
+        self._errstate = np.errstate(under="ignore")
+        self._errstate.__enter__()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            self._errstate.__exit__(*exc_info)
+            _QUIET_UNDERFLOW.reset(self._token)
+            self._token = self._errstate = None
+
+    @staticmethod
+    def wrap(method: Any) -> Any:
+        """``method`` run inside :class:`quiet_underflow` (a method of the library)."""
+        if getattr(method, "_quiet_underflow", False):
+            return method
+
+        @functools.wraps(method)
+        def quiet(*args: Any, **kwargs: Any) -> Any:
+            if _QUIET_UNDERFLOW.get():
+                return method(*args, **kwargs)
+            with quiet_underflow():
+                return method(*args, **kwargs)
+
+        quiet._quiet_underflow = True
+        return quiet
 
 
 def finite_checks_enabled() -> bool:

@@ -57,9 +57,14 @@ ELEMENTWISE = [name for name in ACTIVATIONS if not name.startswith(("Softmax", "
 RAISE_ON_WARNINGS = {"divide": "raise", "over": "raise", "invalid": "raise", "under": "ignore"}
 
 
+#: Extreme inputs in every parametrised case: saturation, exp's underflow and overflow.
+EXTREMES = np.array([1e4, -1e4, 750.0, -750.0, 40.0])
+
+
 def _input(rng: np.random.Generator, batch: int, features: int = 6) -> np.ndarray:
     x = rng.normal(scale=3.0, size=(batch, features))
     x[0, 0] = 0.0  # the kink of ReLU, LeakyReLU, ELU and Step
+    x[-1, 1:] = EXTREMES[: features - 1]  # |x| up to 1e4
     return x
 
 
@@ -139,10 +144,11 @@ def test_relu_derivative_is_zero_at_zero():
     np.testing.assert_array_equal(relu.backward(np.full((1, 3), 5.0)), [[0.0, 0.0, 5.0]])
 
 
-def test_step_is_heaviside_with_zero_derivative_everywhere(rng):
+def test_step_is_the_notes_step_one_at_zero_with_zero_derivative_everywhere(rng):
+    # 000 section 7.3: step(z) = 0 if z < 0, 1 otherwise (so step(0) = 1; -0.0 too).
     step = nn.Step()
-    x = np.array([[-3.0, -1e-12, 0.0, 1e-12, 4.0]])
-    np.testing.assert_array_equal(step(x), [[0.0, 0.0, 0.0, 1.0, 1.0]])
+    x = np.array([[-3.0, -1e-12, 0.0, -0.0, 1e-12, 4.0]])
+    np.testing.assert_array_equal(step(x), [[0.0, 0.0, 1.0, 1.0, 1.0, 1.0]])
     np.testing.assert_array_equal(step.derivative(), np.zeros_like(x))
     np.testing.assert_array_equal(step.backward(rng.normal(size=x.shape)), np.zeros_like(x))
 
@@ -161,24 +167,19 @@ def test_sigmoid_accepts_zero_dim_input():
 LARGE = np.array([[-1e4, -1e3, -710.0, -50.0, -1.0, 0.0, 1.0, 50.0, 710.0, 1e3, 1e4]])
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "Sigmoid",
-        "Tanh",
-        "ELU",
-        "GELU",
-        "GELU(tanh)",
-        "Softplus",
-        "Softplus(beta=0.5,threshold=1)",
-        "Softmax(dim=1)",
-        "LogSoftmax(dim=1)",
-    ],
-)
-def test_activation_is_stable_and_warning_free_for_inputs_up_to_1e4(name, close, to_torch):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_is_stable_and_warning_free_for_inputs_up_to_1e4(name, dtype, close, to_torch):
+    """Under np.errstate(all="raise"): no underflow, overflow or invalid operation."""
     act = ACTIVATIONS[name]()
     grad_output = np.linspace(-1.0, 1.0, LARGE.size).reshape(LARGE.shape)
-    with warnings.catch_warnings(), np.errstate(**RAISE_ON_WARNINGS):
+    if dtype == np.float32:  # float32's exp underflows below -103: the values above do
+        out = act(LARGE.astype(dtype))
+        grad = act.backward(grad_output.astype(dtype))
+        assert out.dtype == grad.dtype == dtype
+        assert np.all(np.isfinite(out)) and np.all(np.isfinite(grad))
+        return
+    with warnings.catch_warnings(), np.errstate(all="raise"):
         warnings.simplefilter("error")
         out = act(LARGE)
         grad = act.backward(grad_output)

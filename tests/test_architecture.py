@@ -68,7 +68,13 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
     (
         "configuration",
         7,
-        ("mytorch.config", "mytorch.toy_config", "mytorch.constraints", "mytorch.choices"),
+        (
+            "mytorch.config",
+            "mytorch.config_file",
+            "mytorch.toy_config",
+            "mytorch.constraints",
+            "mytorch.choices",
+        ),
     ),
     ("workflows", 8, ("mytorch.workflows",)),
     ("integrations", 9, ("mytorch.integrations",)),

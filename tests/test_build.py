@@ -65,6 +65,18 @@ def test_auto_is_the_command_lines_default_and_builds_what_it_chose():
     assert abs(float(course[0].weight.data.std()) - 1.0) < 0.1  # the handout's N(0, 1)
 
 
+def test_notes_init_draws_offsets_from_gaussian_0_1_and_the_course_init_zeroes_them():
+    # 000 section 7.6, SGD-NEURAL-NET lines 2-3: W ~ Gaussian(0, 1/m), W_0 ~ Gaussian(0, 1)
+    notes = build_model(TrainConfig(init="notes", hidden=[2000], activation="tanh"), 400, 3)
+    first = notes[0]
+    assert abs(float(first.weight.data.std()) - 1 / 400) < 0.05 / 400  # std 1/m, as the words
+    bias = first.bias.data
+    assert abs(float(bias.mean())) < 0.1 and abs(float(bias.std()) - 1.0) < 0.05
+    assert np.count_nonzero(notes[-1].bias.data) == 3
+    course = build_model(TrainConfig(init="course", hidden=[50]), 10, 3)
+    assert not np.any(course[0].bias.data) and not np.any(course[-1].bias.data)
+
+
 def test_the_estimators_keep_pytorchs_default_unless_told():
     assert MLPClassifier().init == "default"
     X = np.random.default_rng(0).normal(size=(40, 6))

@@ -25,7 +25,8 @@ import pytest
 
 import mytorch
 from mytorch import cli, nn
-from mytorch.config import TrainConfig, read_settings
+from mytorch.config import TrainConfig
+from mytorch.config_file import read_settings
 from mytorch.serialization import load_checkpoint
 from mytorch.workflows.build import build_model
 from mytorch.workflows.train import Checkpoint
@@ -311,6 +312,19 @@ RESUME_SETTINGS = {
         "1e-4",
     ],
     "adam-balanced": ["--optimizer", "adam", "--lr", "0.01", "--class-weight", "balanced"],
+    # The notes' SGD with momentum and eta(t): a schedule stepped after every update.
+    "notes-sgd-inverse-time-per-update": [
+        "--optimizer",
+        "notes-sgd",
+        "--momentum",
+        "0.9",
+        "--lr",
+        "0.05",
+        "--schedule",
+        "inverse-time",
+        "--schedule-interval",
+        "step",
+    ],
 }
 
 
@@ -376,8 +390,12 @@ def test_run_extended_with_resume_equals_an_uninterrupted_run(
     _assert_same_final_run(full, part)
 
 
-def test_interrupted_run_resumes_to_its_planned_epochs(data_dir, tmp_path, capfd, monkeypatch):
+@pytest.mark.parametrize("interval", ["epoch", "step"])
+def test_interrupted_run_resumes_to_its_planned_epochs(
+    data_dir, tmp_path, capfd, monkeypatch, interval
+):
     extra = ["--optimizer", "adamw", "--lr", "0.01", "--schedule", "cosine", "--epochs", 5]
+    extra += ["--schedule-interval", interval]
     full, broken = tmp_path / "full", tmp_path / "broken"
     assert run_main(capfd, *_train_args(data_dir, [*extra, "--out", full]))[0] == 0
     save_epoch = Checkpoint.on_epoch_end

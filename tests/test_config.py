@@ -19,10 +19,9 @@ from mytorch.config import (
     SCHEDULES,
     SETTINGS,
     TrainConfig,
-    load_toml,
-    read_settings,
     settings_for,
 )
+from mytorch.config_file import load_toml, read_settings
 from mytorch.constraints import Boolean, Interval, NoneOr, Options, PositiveInts, Text
 
 
@@ -47,6 +46,8 @@ VALID = {
     "download": (True, []),
     "val_fraction": (0.25, ["0.25"]),
     "standardize": (True, []),
+    "preprocess": ("whiten-zca", ["whiten-zca"]),
+    "pca_components": (5, ["5"]),
     "hidden": ([5, 3], ["5", "3"]),
     "activation": ("relu", ["relu"]),
     "batch_norm": (True, []),
@@ -58,6 +59,7 @@ VALID = {
     "momentum": (0.5, ["0.5"]),
     "weight_decay": (0.01, ["0.01"]),
     "schedule": ("cosine", ["cosine"]),
+    "schedule_interval": ("step", ["step"]),
     "epochs": (7, ["7"]),
     "batch_size": (16, ["16"]),
     "early_stopping": (3, ["3"]),

@@ -279,15 +279,14 @@ def attempt(load, data: bytes) -> Any:
 
 
 def check_model(model: Any) -> None:
-    """A model that loads is a working model that predicts finite numbers."""
+    """A model that loads is a working model that predicts finite numbers: a file whose
+    layers do not chain, or whose numbers are not finite, must not load."""
     assert isinstance(model, nn.Module)
     assert not model.training
     if isinstance(model, nn.Sequential) and len(model) and hasattr(model[0], "in_features"):
         x = np.ones((2, model[0].in_features), dtype=model[0].dtype)
-        try:
-            model(x)
-        except ValueError:
-            pass  # a hand-made but consistent file may hold layers that do not chain
+        output = model(x)
+        assert np.all(np.isfinite(output)), "a loaded model predicts NaN or inf"
 
 
 def test_the_original_files_load():
@@ -337,6 +336,55 @@ def holds_only_plain_data(value: Any) -> bool:
     if isinstance(value, np.ndarray):
         return not value.dtype.hasobject
     return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _forged(header_edit=None, array_edit=None) -> bytes:
+    """The model file edited by hand and sealed with a valid checksum."""
+    header, arrays = unpack(MODEL_BYTES)
+    if header_edit:
+        header = header_edit(json.loads(json.dumps(header)))
+    if array_edit:
+        array_edit(arrays)
+    return pack(json.dumps(seal(header, arrays)), arrays)
+
+
+def _widen_first_linear(header):
+    # Linear(3, 4) -> Linear(3, 5): its arrays resized to match, the next layers not
+    header["architecture"]["modules"][0]["out_features"] = 5
+    return header
+
+
+def _resize_first_linear(arrays):
+    arrays["0.weight"] = np.zeros((5, 3))
+    arrays["0.bias"] = np.zeros(5)
+
+
+def _with(key, value):
+    def edit(arrays):
+        arrays[key] = np.full_like(arrays[key], value)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (_forged(_widen_first_linear, _resize_first_linear), "the layers do not chain"),
+        (_forged(array_edit=_with("0.weight", np.nan)), "'0.weight' holds NaN or inf"),
+        (_forged(array_edit=_with("1.running_var", -1.0)), "negative variance"),
+        (
+            _forged(lambda h: replace_at(h, ("architecture", "modules", 5, "dim"), 2**63)),
+            "dim 9223372036854775808 is beyond the axes of any input",
+        ),
+    ],
+    ids=["layers-do-not-chain", "nan-weight", "negative-variance", "impossible-dim"],
+)
+def test_a_sealed_file_that_could_not_predict_is_refused(data, message):
+    """Each passed check_model's old form (it ignored a ValueError from predicting)."""
+    path = SCRATCH / "forged.npz"
+    path.write_bytes(data)
+    with pytest.raises(ModelFileError, match=message):
+        mytorch.load(path)
 
 
 def test_a_pickled_object_in_the_file_is_never_unpickled(tmp_path):

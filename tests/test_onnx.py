@@ -70,6 +70,7 @@ LAYERS = {
     "BatchNorm1d-batch-statistics": lambda dtype: _batchnorm(6, dtype, track_running_stats=False),
     "course-BatchNorm": lambda dtype: BatchNorm(6, dtype=dtype),
     "Dropout": lambda dtype: nn.Dropout(0.5, rng=0),
+    "NotesDropout": lambda dtype: nn.NotesDropout(0.7, rng=0),
 }
 
 
@@ -274,3 +275,11 @@ def test_course_layout_import_onnx_still_gets_the_onnx_package():
     )
     assert result.returncode == 0, result.stderr
     assert "site-packages" in result.stdout
+
+
+def test_step_exports_as_the_notes_step_one_at_zero(tmp_path):
+    # 000 section 7.3: step(z) = 0 if z < 0, 1 otherwise.
+    path = tmp_path / "step.onnx"
+    export(nn.Step(), path, input_shape=(None, 4))
+    x = np.array([[-1.0, 0.0, -0.0, 2.0]], dtype=np.float32)
+    np.testing.assert_array_equal(_run(path, x), [[0.0, 1.0, 1.0, 1.0]])

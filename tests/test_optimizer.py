@@ -283,6 +283,7 @@ def test_step_updates_parameters_and_state_in_place():
         optim.AdamW(model.parameters()),
         optim.NotesAdadelta(model.parameters(), weight_decay=0.1),
         optim.NotesAdam(model.parameters(), weight_decay=0.1),
+        optim.NotesSGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1),
     ]
     for optimizer in cases:
         backward(model, 0)
@@ -606,6 +607,8 @@ OPTIMIZERS: dict[str, Callable[..., optim.Optimizer]] = {
     "Adadelta": optim.Adadelta,
     "NotesAdam": optim.NotesAdam,
     "NotesAdadelta": optim.NotesAdadelta,
+    # The notes give no default step size, and NotesSGD has none.
+    "NotesSGD": lambda params, **options: optim.NotesSGD(params, **{"lr": 0.1, **options}),
 }
 for name, cls in OPTIMIZERS.items():
     for key, value, error, pattern in [
@@ -624,7 +627,15 @@ for name, cls in OPTIMIZERS.items():
             error,
             rf"^{name}: {pattern}",
         )
-    if name != "SGD":
+    if name == "NotesSGD":  # SGD's momentum case is below
+        case(
+            name,
+            "momentum=-0.9",
+            lambda cls=cls: cls(params(), momentum=-0.9),
+            ValueError,
+            rf"^{name}: expected momentum in \[0.0, inf\], got -0.9",
+        )
+    if name not in ("SGD", "NotesSGD"):
         case(
             name,
             "eps=-1",

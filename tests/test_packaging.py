@@ -13,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from mytorch.config import load_toml
+from mytorch.config_file import load_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = load_toml(ROOT / "pyproject.toml", "test_packaging")

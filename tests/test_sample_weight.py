@@ -14,7 +14,6 @@ from mytorch.data import DataLoader
 from mytorch.sample_weight import (
     WeightedBatches,
     balanced_class_weights,
-    weighted_errors,
     weighted_loss,
 )
 from mytorch.trainer import Callback, Trainer
@@ -120,11 +119,20 @@ def test_a_criterion_without_a_reduction_cannot_weigh_samples():
 
 
 def test_weighted_errors_sum_the_weights_of_the_misclassified_samples():
+    count = nn.CrossEntropyLoss().count_errors
     output = np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, 2.0]])
     target = np.array([0, 0, 1, 1])  # samples 1 and 2 are wrong
-    assert weighted_errors(output, target) == 2
-    assert weighted_errors(output, target, np.array([1.0, 0.5, 2.0, 4.0])) == 2.5
-    assert weighted_errors(output, np.eye(2)[target], np.array([1.0, 0.5, 2.0, 4.0])) == 2.5
+    assert count(output, target) == 2
+    assert count(output, target, np.array([1.0, 0.5, 2.0, 4.0])) == 2.5
+    assert count(output, np.eye(2)[target], np.array([1.0, 0.5, 2.0, 4.0])) == 2.5
+
+
+def test_weighted_hinge_errors_sum_the_weights_of_the_wrong_signs():
+    scores = np.array([[1.0], [-2.0], [0.0], [3.0]])
+    labels = np.array([1, 1, 1, -1])  # samples 1, 2 (a score of 0 is -1) and 3 are wrong
+    weight = np.array([8.0, 1.0, 2.0, 4.0])
+    assert nn.HingeLoss().count_errors(scores, labels) == 3
+    assert nn.HingeLoss().count_errors(scores, labels, weight) == 7.0
 
 
 # ------------------------------------------------------------------ batches and class weights

@@ -31,6 +31,7 @@ DTYPES = [np.float32, np.float64]
 # hidden width to the layer (width 5 between Linear(6, 5) and Linear(5, 3)).
 LAYERS = {
     "Dropout": lambda dtype: nn.Dropout(0.3, rng=0),
+    "NotesDropout": lambda dtype: nn.NotesDropout(0.6, rng=0),
     "BatchNorm1d": lambda dtype: nn.BatchNorm1d(5, dtype=dtype),
     "BatchNorm1d-momentum-None": lambda dtype: nn.BatchNorm1d(5, momentum=None, dtype=dtype),
     "BatchNorm1d-no-affine": lambda dtype: nn.BatchNorm1d(5, affine=False, dtype=dtype),

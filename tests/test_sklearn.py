@@ -70,6 +70,7 @@ def _expected_failed_checks(estimator) -> dict[str, str]:
         MLPRegressor(**SMALL),
         MLPClassifier(**SMALL, dtype="float32", batch_norm=True, dropout=0.1, early_stopping=True),
         MLPRegressor(**SMALL, dtype="float32", activation="tanh", schedule="cosine"),
+        MLPClassifier(**SMALL, loss="hinge"),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

@@ -903,3 +903,57 @@ def test_a_scheduler_stepped_per_update_and_on_step_end_see_every_step(compiled)
             schedule_interval="step",
             scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt),
         )
+
+
+# ------------------------------------------------------------------ what the loop hands on
+class _RecordingPlateau(optim.lr_scheduler.ReduceLROnPlateau):
+    """ReduceLROnPlateau that records every metric it is stepped with."""
+
+    def __init__(self, optimizer, **options) -> None:
+        super().__init__(optimizer, **options)
+        self.metrics: list[float] = []
+
+    def step(self, metrics: float) -> None:
+        self.metrics.append(metrics)
+        super().step(metrics)
+
+
+def test_plateau_is_stepped_with_the_validation_loss_when_there_is_validation_data():
+    X, y = _blobs()
+    X_val, y_val = _blobs(40, seed=1)
+    model = _mlp()
+    optimizer = optim.SGD(model.parameters(), lr=0.05)
+    scheduler = _RecordingPlateau(optimizer, patience=0)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, scheduler=scheduler, rng=0)
+    history = trainer.fit(X, y, epochs=3, batch_size=16, val_data=(X_val, y_val))
+    assert scheduler.metrics == history.val_loss != history.train_loss
+    alone = _RecordingPlateau(optim.SGD(model.parameters(), lr=0.05))
+    Trainer(model, nn.CrossEntropyLoss(), alone.optimizer, scheduler=alone).fit(X, y, epochs=2)
+    assert len(alone.metrics) == 2  # without validation data: the training loss
+
+
+class _ModeRecorder(nn.Module):
+    """The identity, recording whether each forward runs in training mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.modes: list[bool] = []
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.modes.append(self.training)
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output
+
+
+def test_the_model_is_back_in_training_mode_in_every_epoch_after_validation():
+    X, y = _blobs(48)
+    X_val, y_val = _blobs(20, seed=1)
+    recorder = _ModeRecorder()
+    model = nn.Sequential(nn.Linear(4, 8, rng=0), recorder, nn.ReLU(), nn.Linear(8, 3, rng=1))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.05))
+    trainer.fit(X, y, epochs=3, batch_size=16, val_data=(X_val, y_val))
+    # per epoch: 3 training batches, then the validation data in one evaluation batch
+    assert recorder.modes == [True, True, True, False] * 3
+    assert not model.training  # fit ends in evaluation mode

@@ -19,6 +19,39 @@ def _read_png(path):
     return matplotlib.image.imread(path)
 
 
+def _x1_classifier(dtype=np.float64, logits=2) -> nn.Sequential:
+    """A linear model whose decision boundary is the line x1 = 0 (class 1 to the right)."""
+    model = nn.Sequential(nn.Linear(2, logits, dtype=dtype, rng=0))
+    model[0].weight.data[:] = [[4.0, 0.0]] if logits == 1 else [[-2.0, 0.0], [2.0, 0.0]]
+    model[0].bias.data[:] = 0.0
+    return model
+
+
+def _square(n=15):
+    """Points on a grid over [-1, 1]^2, class 1 where x1 > 0."""
+    side = np.linspace(-1, 1, n)
+    X = np.array([(a, b) for a in side for b in side])
+    return X, (X[:, 0] > 0).astype(np.int64)
+
+
+def _assert_blue_left_red_right(image) -> None:
+    """The PNG's content: left of the middle the background is blue (P(class 1) near 0),
+    right of it red, in the RdBu_r colours decision_boundary draws with."""
+    height, width = image.shape[:2]
+    band = image[int(0.35 * height) : int(0.65 * height), :, :3]
+    left = band[:, int(0.25 * width) : int(0.35 * width)].reshape(-1, 3).mean(axis=0)
+    right = band[:, int(0.8 * width) : int(0.9 * width)].reshape(-1, 3).mean(axis=0)
+    assert left[2] > left[0] + 0.15, f"left of the boundary is not blue: {left}"
+    assert right[0] > right[2] + 0.15, f"right of the boundary is not red: {right}"
+
+
+def _boundary_line(ax) -> np.ndarray:
+    """The vertices of the black 0.5 contour that decision_boundary drew, (K, 2)."""
+    lines = [c for c in ax.collections if list(getattr(c, "levels", [])) == [0.5]]
+    assert len(lines) == 1, "no decision-boundary line was drawn"
+    return np.concatenate([path.vertices for path in lines[0].get_paths()])
+
+
 @pytest.fixture
 def blobs():
     return make_toy("blobs", 60, noise=0.1, rng=0)
@@ -37,6 +70,21 @@ def test_decision_boundary_writes_a_valid_png_and_restores_the_training_mode(tmp
     assert ax.get_title().startswith("accuracy ")
 
 
+def test_decision_boundary_draws_the_models_regions_line_and_points(tmp_path):
+    X, y = _square()
+    ax = decision_boundary(_x1_classifier(), X, y, path=tmp_path / "b.png", resolution=41)
+    # the plotted data: the 0.5 line is x1 = 0, the points are X coloured by y
+    vertices = _boundary_line(ax)
+    np.testing.assert_allclose(vertices[:, 0], 0.0, atol=1e-9)
+    assert np.ptp(vertices[:, 1]) > 2.5  # across the whole plot
+    (points,) = [c for c in ax.collections if len(c.get_offsets()) == len(X)]
+    np.testing.assert_array_equal(points.get_offsets(), X)
+    np.testing.assert_array_equal(points.get_array(), y)
+    assert ax.get_title() == "accuracy 100.0%"
+    # the picture itself
+    _assert_blue_left_red_right(_read_png(tmp_path / "b.png"))
+
+
 def test_decision_boundary_draws_on_given_axes_without_saving(tmp_path, blobs):
     import matplotlib.pyplot as plt
 
@@ -50,23 +98,32 @@ def test_decision_boundary_draws_on_given_axes_without_saving(tmp_path, blobs):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_decision_boundary_handles_one_logit_and_three_classes(tmp_path, rng):
-    X = rng.normal(size=(30, 2))
-    one_logit = nn.Sequential(nn.Linear(2, 1, rng=0))
-    decision_boundary(
-        one_logit, X, (X[:, 0] > 0).astype(int), path=tmp_path / "one.png", resolution=20
-    )
+def test_decision_boundary_handles_one_logit_and_three_classes(tmp_path):
+    X, y = _square()
+    ax = decision_boundary(_x1_classifier(logits=1), X, y, path=tmp_path / "one.png")
+    np.testing.assert_allclose(_boundary_line(ax)[:, 0], 0.0, atol=1e-9)  # sigmoid(s) = 0.5
+    _assert_blue_left_red_right(_read_png(tmp_path / "one.png"))
     three = nn.Sequential(nn.Linear(2, 3, rng=0))
-    decision_boundary(three, X, rng.integers(0, 3, 30), path=tmp_path / "three.png", resolution=20)
-    _read_png(tmp_path / "one.png")
-    _read_png(tmp_path / "three.png")
+    three[0].weight.data[:] = [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]]  # classes 0 | 2 | 1
+    three[0].bias.data[:] = [-0.5, -0.5, 0.0]
+    classes = three(X).argmax(axis=1)
+    decision_boundary(three, X, classes, path=tmp_path / "three.png", resolution=60)
+    image = _read_png(tmp_path / "three.png")
+    height, width = image.shape[:2]
+    band = image[int(0.4 * height) : int(0.6 * height), :, :3]
+    # three regions side by side (tab10 colours): left, middle and right differ
+    patches = [band[:, int(f * width) : int(f * width) + 8].reshape(-1, 3).mean(axis=0)
+               for f in (0.22, 0.56, 0.9)]  # fmt: skip
+    assert min(np.abs(a - b).max() for i, a in enumerate(patches) for b in patches[i + 1 :]) > 0.1
 
 
-def test_decision_boundary_works_for_float32_models(tmp_path, blobs):
-    X, y = blobs
-    model = nn.Sequential(nn.Linear(2, 2, dtype=np.float32, rng=0))
-    decision_boundary(model, X, y, path=tmp_path / "f32.png", resolution=20)
-    _read_png(tmp_path / "f32.png")
+def test_decision_boundary_works_for_float32_models(tmp_path):
+    X, y = _square()
+    ax = decision_boundary(
+        _x1_classifier(np.float32), X, y, path=tmp_path / "f32.png", resolution=41
+    )
+    np.testing.assert_allclose(_boundary_line(ax)[:, 0], 0.0, atol=1e-6)
+    _assert_blue_left_red_right(_read_png(tmp_path / "f32.png"))
 
 
 @pytest.mark.parametrize(
@@ -115,8 +172,10 @@ def test_boundary_frames_saves_numbered_pictures_at_the_chosen_epochs(tmp_path):
         "boundary_001.png",
         "boundary_002.png",
     ]
-    for path in frames.paths:
-        _read_png(path)
+    images = [_read_png(path) for path in frames.paths]
+    # training moved the boundary: epoch 0's picture is not the last one's
+    assert images[0].shape == images[-1].shape
+    assert np.abs(images[0][..., :3] - images[-1][..., :3]).mean() > 0.01
     gif = save_gif(frames.paths, tmp_path / "boundary.gif", duration_ms=100)
     assert gif.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
     from PIL import Image

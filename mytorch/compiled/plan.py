@@ -25,6 +25,7 @@ __all__ = [
     "ACTIVATIONS",
     "NotFinite",
     "LOSSES",
+    "NOTES_VARIANTS",
     "OPTIMIZERS",
     "Plan",
     "Step",
@@ -53,6 +54,17 @@ ACTIVATIONS = {
 LOSSES = ("CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss")
 #: Optimisers the compiled step updates over one flat array of all parameters.
 OPTIMIZERS = ("SGD", "Adam", "AdamW")
+#: The lecture notes' variants, left to the reference loop on purpose: they exist to be
+#: read against the notes, and their fast PyTorch forms (Dropout, MultiMarginLoss, SGD,
+#: Adam, RMSprop) are compiled. The trainer falls back and names the reason.
+NOTES_VARIANTS = {
+    "NotesDropout": "the notes' dropout, NotesDropout, runs in the reference loop only "
+    "(nn.Dropout is compiled)",
+    "HingeLoss": "the notes' hinge loss, HingeLoss, runs in the reference loop only",
+    "NotesSGD": "the notes' momentum, NotesSGD, runs in the reference loop only (SGD is compiled)",
+    "NotesAdam": "the notes' Adam, NotesAdam, runs in the reference loop only (Adam is compiled)",
+    "NotesAdadelta": "the notes' adadelta, NotesAdadelta, runs in the reference loop only",
+}
 
 
 class Unsupported(ValueError):  # noqa: N818 - it is a reason, read as "Unsupported: ..."
@@ -198,6 +210,8 @@ def _kind(module: Module) -> Step:
             "such as the course's Linear has rules of its own)"
         )
     name = type(module).__name__
+    if name in NOTES_VARIANTS:
+        raise Unsupported(NOTES_VARIANTS[name])
     if name == "Linear":
         return Step("linear", name, module)
     if name == "BatchNorm1d":
@@ -211,6 +225,8 @@ def _kind(module: Module) -> Step:
 
 def _loss_kind(criterion: Any) -> str:
     name = type(criterion).__name__
+    if name in NOTES_VARIANTS:
+        raise Unsupported(NOTES_VARIANTS[name])
     # Exact classes of mytorch.nn's losses: the course's SoftmaxCrossEntropy, for one,
     # keeps per-sample losses and is not compiled.
     if name not in LOSSES or not type(criterion).__module__.startswith("mytorch.nn.loss"):
@@ -228,6 +244,8 @@ def _loss_kind(criterion: Any) -> str:
 
 def _optimizer_kind(optimizer: Any, parameters: list[Any]) -> str:
     name = type(optimizer).__name__
+    if name in NOTES_VARIANTS:
+        raise Unsupported(NOTES_VARIANTS[name])
     if name not in OPTIMIZERS:
         raise Unsupported(
             f"the optimiser {name} has no compiled form (supported: {', '.join(OPTIMIZERS)})"

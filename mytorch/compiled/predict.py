@@ -21,7 +21,7 @@ import numpy as np
 from mytorch.compiled.kernels import for_backend
 from mytorch.compiled.plan import Unsupported, chain_of
 from mytorch.nn.module import Module
-from mytorch.validation import assume_finite, check_float_array
+from mytorch.validation import assume_finite, check_float_array, quiet_underflow
 
 __all__ = ["Predictor"]
 
@@ -117,6 +117,7 @@ class Predictor:
             for a, b in zip(current, self._snapshot, strict=True)
         )
 
+    @quiet_underflow.wrap
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """The model's evaluation-mode output for ``X`` (N, in_features): a new array."""
         first = "Linear"

@@ -39,6 +39,7 @@ from mytorch.validation import (
     check_float_array,
     check_positive_int,
     check_rng,
+    quiet_underflow,
 )
 
 __all__ = ["TrainStep"]
@@ -158,6 +159,7 @@ class TrainStep:
         return _widths(self._plan)[-1]
 
     # ------------------------------------------------------------------ one batch
+    @quiet_underflow.wrap
     def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
         """Train on one mini-batch; return its loss (the criterion's reduction) as a float."""
         self._follow_edits()
@@ -308,6 +310,7 @@ class TrainStep:
         return array
 
     # ------------------------------------------------------------------ a whole epoch
+    @quiet_underflow.wrap
     def run_epoch(
         self,
         X: np.ndarray,

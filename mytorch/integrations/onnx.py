@@ -4,10 +4,12 @@
 into an ONNX graph built with ``onnx.helper``: ``Linear`` -> ``Gemm`` (``MatMul`` and
 ``Add`` for input of more than 2 axes, ``(N, *, in)``), ``BatchNorm1d`` ->
 ``BatchNormalization`` with the running statistics ((N, C) or (N, C, L)), ``Dropout`` ->
-``Identity``, and each activation into the ONNX operators that compute exactly what
-MyTorch computes (GELU and Softplus are spelled out with ``Erf``/``Tanh`` and
-``Exp``/``Log`` so that every setting of theirs is kept). The batch dimension is
-dynamic. The graph is checked with ``onnx.checker`` and the file is written atomically.
+``Identity``, ``NotesDropout`` -> ``Mul`` by its keep probability, and each activation
+into the ONNX operators that compute exactly what MyTorch computes (GELU and Softplus
+are spelled out with ``Erf``/``Tanh`` and ``Exp``/``Log`` so that every setting of
+theirs is kept), after the pre-processing of the inputs the model was trained with, if
+given (``preprocessing=metadata["scaling"]``, ``mytorch train --preprocess``). The batch
+dimension is dynamic; ``onnx.checker`` checks the graph; the file is written atomically.
 
 Needs the ``onnx`` package (``pip install mytorch[onnx]``; onnxruntime to run the
 file). ``import mytorch`` does not import this module.
@@ -44,6 +46,7 @@ from mytorch.nn.linear import Linear
 from mytorch.nn.module import Module
 from mytorch.serialization import atomic_write
 from mytorch.version import __version__
+from mytorch.workflows.build import scaling_parts
 
 __all__ = ["export", "DEFAULT_OPSET"]
 
@@ -229,7 +232,11 @@ def _simple(op_type: str) -> Callable[..., str]:
 
 
 def _step(graph: _Graph, module: act.Step, x: str, shape: list[Any], prefix: str) -> str:
-    return graph.op("Cast", [_positive(graph, x, prefix)], f"{prefix}step", to=graph.element_type)
+    # The notes' step: 1 where z >= 0 (1 at 0 too).
+    at_least_zero = graph.op(
+        "GreaterOrEqual", [x, graph.constant(f"{prefix}zero", 0.0)], f"{prefix}non_negative"
+    )
+    return graph.op("Cast", [at_least_zero], f"{prefix}step", to=graph.element_type)
 
 
 def _leaky_relu(graph: _Graph, module: act.LeakyReLU, x: str, shape: list[Any], prefix: str) -> str:
@@ -269,6 +276,12 @@ def _dropout(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: st
     return graph.op("Identity", [x], f"{prefix}dropout")  # identity in eval mode
 
 
+def _notes_dropout(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str) -> str:
+    # Evaluation mode: every activation times the keep probability (the notes' dropout).
+    keep = graph.constant(f"{prefix}keep_prob", module.keep_prob)
+    return graph.op("Mul", [x, keep], f"{prefix}notes_dropout")
+
+
 def _sequential(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str) -> str:
     for index, (_, child) in enumerate(module.forward_chain()):
         x = _module(graph, child, x, shape, f"{prefix}{index}.")
@@ -283,6 +296,7 @@ _EXPORTERS: dict[str, Callable[..., str]] = {
     "Linear": _linear,
     "BatchNorm1d": _batchnorm,
     "Dropout": _dropout,
+    "NotesDropout": _notes_dropout,
     "Identity": _simple("Identity"),
     "Sigmoid": _simple("Sigmoid"),
     "Tanh": _simple("Tanh"),
@@ -304,7 +318,7 @@ def _module(graph: _Graph, module: Module, x: str, shape: list[Any], prefix: str
     except (TypeError, KeyError):
         raise TypeError(
             f"export: cannot export a {type(module).__name__}; expected Sequential, Linear, "
-            "BatchNorm1d, Dropout or an activation of mytorch.activation"
+            "BatchNorm1d, Dropout, NotesDropout or an activation of mytorch.activation"
         ) from None
     return exporter(graph, module, x, shape, prefix)
 
@@ -355,6 +369,29 @@ def _check_input_shape(input_shape: Any) -> list[Any]:
     return ["batch", *(int(s) for s in shape[1:])]
 
 
+def _preprocessing(graph: _Graph, scaling: Any, x: str, shape: list[Any]) -> str:
+    """The stored pre-processing as the graph's first nodes: Sub (mean), Div (std),
+    MatMul (PCA or whitening matrix), the parts it has."""
+    try:
+        parts = scaling_parts(scaling)
+    except ValueError as error:
+        raise ValueError(f"export: cannot export the pre-processing: {error}") from None
+    features = parts["mean"].shape[0]
+    if len(shape) != 2 or shape[1] != features:
+        raise ValueError(
+            f"export: the pre-processing takes inputs of shape (N, {features}), got "
+            f"input_shape (N, {', '.join(str(s) for s in shape[1:])})"
+        )
+    x = graph.op("Sub", [x, graph.constant("preprocess_mean", parts["mean"])], "preprocess_sub")
+    if "std" in parts:
+        x = graph.op("Div", [x, graph.constant("preprocess_std", parts["std"])], "preprocess_div")
+    if "matrix" in parts:
+        matrix = graph.constant("preprocess_matrix", parts["matrix"])
+        x = graph.op("MatMul", [x, matrix], "preprocess_matmul")
+        shape[1] = parts["matrix"].shape[1]
+    return x
+
+
 def export(
     model: Module,
     path: str | os.PathLike,
@@ -362,6 +399,7 @@ def export(
     *,
     dtype: Any = np.float32,
     opset: int = DEFAULT_OPSET,
+    preprocessing: dict[str, Any] | None = None,
 ) -> onnx.ModelProto:
     """Write ``model``'s evaluation-mode computation to ``path`` as an ONNX model.
 
@@ -384,6 +422,12 @@ def export(
         float64; the weights are cast to it.
     opset : int
         ONNX opset to target, >= 13 (default 17).
+    preprocessing : dict or None
+        The pre-processing ``mytorch train --preprocess`` (or ``--standardize``) fitted
+        and stored in the model file's metadata, ``header["metadata"]["scaling"]``:
+        put in front of the model as ``Sub`` (mean), ``Div`` (std) and ``MatMul`` (PCA or
+        whitening matrix), so the ONNX model takes the raw features; ``input_shape``
+        is then (N, raw features).
 
     Returns
     -------
@@ -395,7 +439,8 @@ def export(
     TypeError
         If a layer has no ONNX form or ``dtype`` is not float32/float64.
     ValueError
-        If ``input_shape`` does not fit the first layer, or ``opset`` is out of range.
+        If ``input_shape`` does not fit the first layer (or the pre-processing), the
+        pre-processing is malformed, or ``opset`` is out of range.
 
     Notes
     -----
@@ -424,7 +469,8 @@ def export(
     shape = _check_input_shape(input_shape)
     graph = _Graph(resolved, int(opset))
     input_info = helper.make_tensor_value_info("input", graph.element_type, list(shape))
-    output = _module(graph, model, "input", shape, "")
+    x = "input" if preprocessing is None else _preprocessing(graph, preprocessing, "input", shape)
+    output = _module(graph, model, x, shape, "")
     # Name the last node's output 'output' (an Identity when the model is empty).
     if graph.nodes and graph.nodes[-1].output[0] == output:
         graph.nodes[-1].output[0] = "output"

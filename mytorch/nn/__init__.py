@@ -34,11 +34,12 @@ from mytorch.nn.activation import (
     Tanh,
 )
 from mytorch.nn.batchnorm import BatchNorm1d
-from mytorch.nn.dropout import Dropout
+from mytorch.nn.dropout import Dropout, NotesDropout
 from mytorch.nn.linear import Linear
 from mytorch.nn.loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
+    HingeLoss,
     Loss,
     MSELoss,
     MultiMarginLoss,
@@ -60,6 +61,7 @@ __all__ = [
     "Linear",
     "BatchNorm1d",
     "Dropout",
+    "NotesDropout",
     "Activation",
     "Identity",
     "Step",
@@ -78,4 +80,5 @@ __all__ = [
     "CrossEntropyLoss",
     "NLLLoss",
     "MultiMarginLoss",
+    "HingeLoss",
 ]

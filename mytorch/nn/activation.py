@@ -150,14 +150,16 @@ class Identity(Activation):
 
 
 class Step(Activation):
-    """The notes' step function: f(z) = 1 if z > 0 else 0, f'(z) = 0 everywhere.
+    """The notes' step function (000, section 7.3): f(z) = 0 if z < 0, 1 otherwise.
 
-    Its zero derivative is why a network of step units cannot be trained by gradient
-    descent (lecture notes, section on activation functions).
+    So f(0) = 1, as the notes define it (``torch.heaviside(z, 1)``). f'(z) = 0 everywhere
+    MyTorch uses it: the notes say the derivative "is zero everywhere except at the
+    discontinuity (and there it is undefined)", which is why a network of step units
+    cannot be trained by gradient descent; at z = 0 MyTorch takes 0 as well.
     """
 
     def function(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return (x > 0).astype(x.dtype)
+        return (x >= 0).astype(x.dtype)
 
     def derivative(self) -> np.ndarray:
         return np.zeros_like(self._saved())
@@ -375,9 +377,18 @@ class Softplus(_InputActivation):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+#: The most axes a NumPy array can have: a ``dim`` beyond them fits no input.
+_MAX_AXES = 64
+
+
 def _check_dim(dim: int | None, where: str) -> int | None:
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
         raise TypeError(f"{where}: expected dim to be an int or None, got {dim!r}")
+    if dim is not None and not -_MAX_AXES <= dim < _MAX_AXES:
+        raise ValueError(
+            f"{where}: dim {dim} is beyond the axes of any input (NumPy arrays have at most "
+            f"{_MAX_AXES})"
+        )
     return None if dim is None else int(dim)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mytorch.nn.parameter import Parameter
-from mytorch.validation import check_dtype
+from mytorch.validation import check_dtype, quiet_underflow
 
 
 class Module:
@@ -20,7 +20,9 @@ class Module:
     each parameter's ``grad``. As in PyTorch, parameters, buffers (non-trainable
     state such as BatchNorm's running statistics) and sub-modules assigned as
     attributes are registered, so ``parameters()``, ``state_dict()``, ``train()``,
-    ``eval()`` and ``to(dtype)`` walk the whole tree.
+    ``eval()`` and ``to(dtype)`` walk the whole tree. A subclass's ``forward``,
+    ``backward`` and ``derivative`` run with floating-point underflow
+    ignored (:class:`mytorch.validation.quiet_underflow`), whatever ``np.seterr`` says.
 
     Attributes
     ----------
@@ -34,6 +36,18 @@ class Module:
     >>> [name for name, _ in model.named_parameters()]
     ['0.weight', '0.bias']
     """
+
+    #: The methods a subclass defines that run inside ``validation.quiet_underflow``
+    #: (wrapped once, when the subclass is defined): a result too small for the dtype
+    #: rounds to 0 as NumPy's default has it, even under ``np.seterr(all="raise")``.
+    _NUMERIC_METHODS = ("forward", "backward", "derivative")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in Module._NUMERIC_METHODS:
+            method = cls.__dict__.get(name)
+            if callable(method):
+                setattr(cls, name, quiet_underflow.wrap(method))
 
     #: True when ``backward(grad, need_input_grad=False)`` can skip computing
     #: d(loss)/d(input) (a first layer's input is data: nobody needs its gradient).
@@ -216,6 +230,7 @@ class Module:
                     state[dot + name] = buffer
         return state
 
+    @quiet_underflow.wrap  # casting a tiny float64 value to float32 gives 0
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
         """Copy values from ``state_dict`` into this model's arrays, in place.
 
@@ -260,6 +275,7 @@ class Module:
                 )
             np.copyto(target, value, casting="unsafe")
 
+    @quiet_underflow.wrap
     def to(self, dtype: Any) -> Module:
         """Convert every floating parameter (and its gradient) and buffer to ``dtype``.
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from mytorch.nn import activation as act
 from mytorch.nn.batchnorm import BatchNorm1d
-from mytorch.nn.dropout import Dropout
+from mytorch.nn.dropout import Dropout, NotesDropout
 from mytorch.nn.linear import Linear
 from mytorch.nn.module import Module
 from mytorch.nn.sequential import Sequential
@@ -57,6 +57,7 @@ MODULE_TYPES: dict[str, type[Module]] = {
     "Linear": Linear,
     "BatchNorm1d": BatchNorm1d,
     "Dropout": Dropout,
+    "NotesDropout": NotesDropout,
     **ACTIVATION_TYPES,
 }
 

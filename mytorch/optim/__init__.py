@@ -2,7 +2,8 @@
 
 ``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``, ``Adam`` and ``AdamW`` match
 ``torch.optim`` (same defaults, same update, same ``param_groups`` / ``state_dict``);
-``NotesAdadelta`` and ``NotesAdam`` are the lecture notes' versions where those differ.
+``NotesSGD`` (momentum with the learning rate inside the velocity), ``NotesAdadelta`` and
+``NotesAdam`` are the lecture notes' versions where those differ.
 Schedulers live in :mod:`mytorch.optim.lr_scheduler`.
 
 Examples
@@ -25,7 +26,7 @@ from mytorch.optim.adagrad import Adagrad
 from mytorch.optim.adam import Adam, AdamW, NotesAdam
 from mytorch.optim.optimizer import Optimizer
 from mytorch.optim.rmsprop import RMSprop
-from mytorch.optim.sgd import SGD
+from mytorch.optim.sgd import SGD, NotesSGD
 
 __all__ = [
     "Adadelta",
@@ -34,6 +35,7 @@ __all__ = [
     "AdamW",
     "NotesAdadelta",
     "NotesAdam",
+    "NotesSGD",
     "Optimizer",
     "RMSprop",
     "SGD",

@@ -18,7 +18,7 @@ import numpy as np
 
 from mytorch.nn.parameter import Parameter
 from mytorch.optim.kernels.threaded import for_each_chunk
-from mytorch.validation import check_number
+from mytorch.validation import check_number, quiet_underflow
 
 ParamsT = Iterable[Parameter] | Iterable[dict[str, Any]]
 
@@ -214,6 +214,11 @@ class Optimizer:
             If a gradient's shape differs from its parameter's.
         """
         loss = closure() if closure is not None else None
+        with quiet_underflow():  # a tiny gradient squared rounds to 0, as it should
+            self._step_groups()
+        return loss
+
+    def _step_groups(self) -> None:
         for group in self.param_groups:
             for param in group["params"]:
                 grad = param.grad
@@ -228,7 +233,6 @@ class Optimizer:
                 if not state:
                     self._init_state(param, state, group)
                 self._update(param, grad, state, group)
-        return loss
 
     def _init_state(self, param: Parameter, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill ``state`` for a parameter seen for the first time (the subclass's rule)."""
@@ -312,6 +316,7 @@ class Optimizer:
             }
         return {"state": state, "param_groups": groups}
 
+    @quiet_underflow.wrap  # casting a tiny float64 value to float32 gives 0
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a snapshot made by ``state_dict()`` (possibly after a JSON/npz trip).
 

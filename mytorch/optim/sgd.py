@@ -1,4 +1,5 @@
-"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+"""Stochastic gradient descent: PyTorch's ``SGD`` (momentum, Nesterov momentum, weight
+decay) and the lecture notes' ``NotesSGD`` (the learning rate inside the velocity)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,8 @@ class SGD(Optimizer):
 
     **The lecture notes' momentum.** The notes write :math:`V_t = \gamma V_{t-1} + \eta
     \nabla_W J`, :math:`W_t = W_{t-1} - V_t`. With a constant :math:`\eta` this is exactly
-    ``SGD(params, lr=eta, momentum=gamma)``: :math:`V_t = \eta\, b_t`. Their second form, a
+    ``SGD(params, lr=eta, momentum=gamma)``: :math:`V_t = \eta\, b_t`; with a schedule
+    the two differ, and :class:`NotesSGD` is the notes' form. Their second form, a
     moving average :math:`M_t = \gamma M_{t-1} + (1-\gamma) g_t` with step :math:`\eta'`,
     is ``momentum=gamma, dampening=gamma, lr=eta'`` from the second step on; PyTorch's
     buffer starts at :math:`g_1` rather than :math:`(1-\gamma) g_1`, so the first step
@@ -176,3 +178,108 @@ class SGD(Optimizer):
         """The numbers ``_sgd_kernel`` takes: ``(lr, momentum, dampening, nesterov, first)``;
         ``first`` says the momentum buffer was just set to the gradient."""
         return group["lr"], group["momentum"], group["dampening"], group["nesterov"], first
+
+
+def _notes_sgd_kernel(
+    data: np.ndarray,
+    grad: np.ndarray,
+    velocity: np.ndarray,
+    scratch: np.ndarray,
+    lr: float,
+    momentum: float,
+) -> None:
+    """One step of the notes' momentum on (a block of) one parameter, in place; elementwise.
+
+    V_t = momentum V_{t-1} + lr grad;  W_t = W_{t-1} - V_t. With ``momentum == 0``,
+    ``velocity`` is a scratch array (V_t = lr grad, nothing is kept).
+    """
+    if momentum == 0:
+        np.multiply(grad, lr, out=velocity)
+    else:
+        velocity *= momentum
+        np.multiply(grad, lr, out=scratch)
+        velocity += scratch
+    data -= velocity
+
+
+class NotesSGD(Optimizer):
+    r"""The lecture notes' SGD with momentum (000, sections 7.6 and 7.7.2.2): :math:`\eta`
+    inside the velocity.
+
+    Parameters
+    ----------
+    params : iterable of Parameter or of dict
+        Parameters to optimise, or parameter groups (see :class:`Optimizer`).
+    lr : float
+        Step size :math:`\eta`, >= 0 (the notes give no default, and neither does this
+        class). A learning-rate scheduler may change it at every update: the notes'
+        :math:`\eta(t)`.
+    momentum : float
+        :math:`\gamma`, >= 0. Default 0: the notes' plain SGD update
+        :math:`W = W - \eta(t)\, \partial loss / \partial W`. "Often :math:`\gamma` is set
+        to be something like 0.9."
+    weight_decay : float
+        L2 penalty coefficient, >= 0, added to the gradient as ``weight_decay * W``
+        (the notes' :math:`\lambda \|W\|^2` of section 7.8.1 is ``weight_decay =
+        2 * lambda``; MyTorch adds it to the gradient as :class:`SGD` does). Default 0.
+
+    Notes
+    -----
+    With :math:`g_t = \nabla_W J(W_{t-1})` and :math:`\eta_t` the learning rate of the
+    group when step t is taken:
+
+    .. math::
+
+        V_0 &= 0 \\
+        V_t &= \gamma V_{t-1} + \eta_t g_t \\
+        W_t &= W_{t-1} - V_t
+
+    **Relation to** :class:`SGD` (PyTorch's form, :math:`b_t = \gamma b_{t-1} + g_t`,
+    :math:`W_t = W_{t-1} - \eta_t b_t`, :math:`b_1 = g_1`): while :math:`\eta` is
+    constant, :math:`V_t = \eta b_t` and the two take the same steps
+    (``NotesSGD(params, lr=eta, momentum=gamma)`` equals
+    ``SGD(params, lr=eta, momentum=gamma)``). When a schedule changes :math:`\eta`,
+    PyTorch's next step multiplies the whole accumulated buffer by the new rate, so past
+    gradients are re-weighted at once; here :math:`V_t = \sum_s \gamma^{t-s} \eta_s g_s`
+    keeps each gradient at the rate of its own step, and a new rate changes only the
+    steps after it.
+
+    The state of a parameter is ``{"velocity": V}`` (none without momentum).
+
+    Examples
+    --------
+    >>> from mytorch.nn.parameter import Parameter
+    >>> w = Parameter(np.array([1.0, -2.0]))
+    >>> opt = NotesSGD([w], lr=0.1, momentum=0.9)
+    >>> for _ in range(2):
+    ...     w.grad = 2 * w.data          # gradient of ||w||^2
+    ...     opt.step()
+    >>> w.data.round(4)
+    array([ 0.46, -0.92])
+    """
+
+    kernel = staticmethod(_notes_sgd_kernel)
+
+    def __init__(
+        self, params: ParamsT, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
+        defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict[str, Any], where: str) -> None:
+        where = f"{type(self).__name__}{where}"
+        for key in ("lr", "momentum", "weight_decay"):
+            check_hyperparameter(group, key, where)
+
+    def _update(
+        self, param: Parameter, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        momentum = group["momentum"]
+        grad = self._gradient(param, grad, group, group["weight_decay"])
+        if momentum == 0:
+            velocity = self._workspace(param, 2)  # V_t = lr g, kept nowhere
+        else:
+            velocity = state.get("velocity")
+            if velocity is None:
+                velocity = state["velocity"] = np.zeros_like(param.data)  # V_0 = 0
+        self._run_kernel(param, [param.data, grad, velocity], group["lr"], momentum)

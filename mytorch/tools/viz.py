@@ -4,7 +4,7 @@ A classifier of 2-D points splits the plane into regions, one per class; the lin
 between them is its decision boundary. A network without a hidden layer can only draw
 a straight line (the notes' linear separator); each hidden layer lets it bend. Watching
 the boundary move epoch by epoch (:class:`BoundaryFrames`, ``mytorch toy``) shows
-training as the notes describe it: the weights turn, and the regions follow.
+training as it happens: the weights turn, and the regions follow.
 
 Needs matplotlib (imported only when a picture is drawn); GIFs need Pillow, which
 matplotlib depends on.

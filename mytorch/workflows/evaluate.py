@@ -2,8 +2,9 @@
 
 A saved model carries what it needs to be used again (``mytorch.save``'s metadata):
 its class names, the input features it computes from 2-D points (``mytorch toy`` and
-the playground), the feature scaling it was trained with, and the run's config, which
-names the data set it came from.
+the playground), the pre-processing fitted on its training data (``scaling``: centring,
+standardising, PCA or whitening, :func:`mytorch.workflows.build.fit_scaling`), and the
+run's config, which names the data set it came from.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from mytorch.datasets.features import feature_map
 from mytorch.datasets.toy import TOY_DATASETS
 from mytorch.metrics import confusion_matrix, precision_recall_f1
 from mytorch.serialization import atomic_write, load
-from mytorch.workflows.build import apply_scaling
+from mytorch.workflows.build import apply_scaling, scaling_parts
 from mytorch.workflows.report import print_report
 
 __all__ = ["evaluate", "load_model", "predict", "score"]
@@ -155,14 +156,20 @@ def predict(model_path: str, input_path: str, output_path: str, stream: Any = No
     model, header = load_model(model_path)
     meta = header["metadata"]
     X = _features(_read_features(input_path, np.dtype(header["dtype"])), meta, "mytorch predict")
-    # The first module that runs says how many features it takes (a Linear does).
-    n_features = model.forward_chain()[0][1].get_config().get("in_features")
+    # The pre-processing says how many features it takes, else the first module that
+    # runs does (a Linear).
+    scaling = meta.get("scaling")
+    n_features = (
+        len(scaling_parts(scaling)["mean"])
+        if scaling
+        else model.forward_chain()[0][1].get_config().get("in_features")
+    )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"mytorch predict: the model takes {n_features} features, "
             f"{input_path} has {X.shape[1]} columns"
         )
-    X = apply_scaling(X, meta.get("scaling"))
+    X = apply_scaling(X, scaling)
     probabilities = softmax(model(X), axis=1)
     classes = list(meta.get("classes") or range(probabilities.shape[1]))
     buffer = io.StringIO()

@@ -65,6 +65,17 @@ class OneScoreLoss(Loss):
         grad_score = np.asarray(self.inner.backward()).reshape(-1, 1)
         return np.concatenate([-grad_score, grad_score], axis=1)
 
+    def counts_errors(self, target: np.ndarray) -> bool:
+        """As the inner loss says for ``target`` (the hinge: yes)."""
+        return self.inner.counts_errors(target)
+
+    def count_errors(
+        self, output: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None
+    ) -> float:
+        """The inner loss's count on the scores logit_1 - logit_0."""
+        score = output[:, 1:] - output[:, :1]
+        return self.inner.count_errors(score if self.column else score[:, 0], target, weight)
+
     def get_config(self) -> dict:
         return {"inner": type(self.inner).__name__, "column": self.column}
 

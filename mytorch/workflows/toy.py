@@ -128,11 +128,13 @@ def toy_trainer(config: ToyConfig, callbacks: Any = ()) -> tuple[Trainer, Any]:
     model = build_model(config, len(config.features), 2)
     loss = two_class_loss(config.loss)
     optimizer = build_optimizer(config, list(model.parameters()))
+    steps_per_epoch = -(-config.n_samples // config.batch_size)
     trainer = Trainer(
         model,
         loss.criterion,
         optimizer,
-        scheduler=build_scheduler(config, optimizer),
+        scheduler=build_scheduler(config, optimizer, steps_per_epoch=steps_per_epoch),
+        schedule_interval=config.schedule_interval,
         callbacks=callbacks,
         rng=config.seed,
     )

@@ -155,7 +155,8 @@ def _train(
     X_test = apply_scaling(data.X_test, scaling)
     model = build_model(config, X_train.shape[1], data.n_classes)
     optimizer = build_optimizer(config, list(model.parameters()))
-    scheduler = build_scheduler(config, optimizer)
+    steps_per_epoch = -(-len(X_train) // config.batch_size)
+    scheduler = build_scheduler(config, optimizer, steps_per_epoch=steps_per_epoch)
     title = f"{data.name}: {report.describe(config)}"
     callbacks = _callbacks(config, out, scaling, X_val, title, stream)
     trainer = Trainer(
@@ -163,6 +164,7 @@ def _train(
         nn.CrossEntropyLoss(),
         optimizer,
         scheduler=scheduler,
+        schedule_interval=config.schedule_interval,
         callbacks=callbacks,
         input_noise=config.input_noise,
         max_grad_norm=config.max_grad_norm,

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mytorch.config import TrainConfig
+from mytorch.constraints import NoneOr, Options
 from mytorch.data import train_val_split
 from mytorch.integrations.sklearn._params import (
     ACTIVATION_ALIASES,
@@ -31,6 +32,11 @@ PARAMETERS_DOC = """
     activation : str, default='relu'
         Hidden activation: one of 'relu', 'sigmoid' (alias 'logistic'), 'tanh',
         'leaky_relu', 'elu', 'gelu', 'softplus', 'identity'.
+    loss : str or None, default=None
+        The loss trained on. Classifier: 'log_loss' (None: a softmax output and the
+        cross-entropy) or 'hinge' (two classes: one linear output and the lecture
+        notes' hinge loss, ``nn.HingeLoss``; ``decision_function`` gives the scores,
+        and there are no probabilities). Regressor: 'squared_error' (None).
     batch_norm : bool, default=False
         ``BatchNorm1d`` after every hidden ``Linear`` (training batches then need 2 or
         more samples).
@@ -41,11 +47,12 @@ PARAMETERS_DOC = """
         as ``mytorch train`` chooses it), 'course', 'notes', 'xavier' or 'kaiming' (see
         ``mytorch train --help``).
     solver : str, default='adam'
-        The optimiser: 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad' or 'adadelta'.
+        The optimiser: 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adadelta', or the
+        lecture notes' 'notes-sgd', 'notes-adam', 'notes-adadelta'.
     learning_rate_init : float, default=0.001
         The (initial) learning rate.
     momentum : float, default=0.9
-        Momentum of 'sgd' and 'rmsprop'.
+        Momentum of 'sgd', 'notes-sgd' and 'rmsprop'.
     alpha : float, default=0.0001
         L2 penalty, passed to the optimiser as ``weight_decay`` (all parameters).
     schedule : str, default='none'
@@ -113,6 +120,7 @@ class BaseMLP(BaseEstimator):
         hidden_layer_sizes: Any = (100,),
         activation: str = "relu",
         *,
+        loss: str | None = None,
         batch_norm: bool = False,
         dropout: float = 0.0,
         init: str = "default",
@@ -134,6 +142,7 @@ class BaseMLP(BaseEstimator):
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.loss = loss
         self.batch_norm = batch_norm
         self.dropout = dropout
         self.init = init
@@ -154,6 +163,9 @@ class BaseMLP(BaseEstimator):
         self.compiled = compiled
 
     # ------------------------------------------------------------------ to override
+    #: The values ``loss`` takes; None stands for the first.
+    _LOSSES: tuple[str, ...] = ()
+
     def _criterion(self) -> Any:
         raise NotImplementedError
 
@@ -181,6 +193,14 @@ class BaseMLP(BaseEstimator):
         """Check every parameter; raise ``ValueError`` naming the first bad one."""
         for name in PARAMETER_CONSTRAINTS:
             check_param(self, name)
+        self._loss()
+
+    def _loss(self) -> str:
+        """``loss`` checked against this estimator's :attr:`_LOSSES` (None: the first)."""
+        constraint = NoneOr(Options(self._LOSSES))
+        if not constraint.is_satisfied_by(self.loss):
+            raise ValueError(constraint.message(self.loss, type(self).__name__, "loss"))
+        return self._LOSSES[0] if self.loss is None else self.loss
 
     def _config(self, seed: int) -> TrainConfig:
         """The parameters as the command line's :class:`~mytorch.config.TrainConfig`."""

@@ -1,4 +1,5 @@
-"""``MLPClassifier``: a softmax over the classes, trained with the cross-entropy."""
+"""``MLPClassifier``: a softmax over the classes, trained with the cross-entropy, or one
+linear output trained with the notes' hinge loss (two classes)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,41 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from mytorch.integrations.sklearn._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseMLP
 from mytorch.integrations.sklearn._params import check_param
 from mytorch.nn.functional import softmax
-from mytorch.nn.loss import CrossEntropyLoss
+from mytorch.nn.loss import CrossEntropyLoss, HingeLoss
 
 __all__ = ["MLPClassifier"]
+
+
+def _gives_probabilities(estimator: MLPClassifier) -> bool:
+    """Whether ``predict_proba`` exists: not with the hinge loss, whose outputs are scores.
+
+    Raises AttributeError otherwise, as scikit-learn's hinge-loss models do
+    (``SGDClassifier(loss='hinge')``), so ``hasattr(clf, 'predict_proba')`` is False.
+    """
+    if estimator.loss == "hinge":
+        raise AttributeError(
+            f"{type(estimator).__name__}: predict_proba is not available with "
+            "loss='hinge': the hinge loss trains a score, not probabilities; use "
+            "decision_function (its sign is the class) or loss='log_loss'"
+        )
+    return True
+
+
+def _gives_scores(estimator: MLPClassifier) -> bool:
+    """Whether ``decision_function`` exists: with the hinge loss, whose output is a score."""
+    if estimator.loss != "hinge":
+        raise AttributeError(
+            f"{type(estimator).__name__}: decision_function is available with "
+            f"loss='hinge' only (got loss={estimator.loss!r}); use predict_proba"
+        )
+    return True
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -50,6 +77,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     class (``predict_proba`` is a column of ones), as scikit-learn's conventions ask.
     Binary problems use two softmax outputs.
 
+    With ``loss='hinge'`` (the lecture notes' loss/activation table pairs the hinge
+    loss with a linear output for two classes), the network has one linear output s,
+    trained with ``nn.HingeLoss`` on labels -1 (``classes_[0]``) and +1
+    (``classes_[1]``); ``predict`` gives ``classes_[1]`` where s > 0, as scikit-learn's
+    linear classifiers do; ``decision_function`` returns s. More than two classes are
+    refused.
+
     Shape:
         - X: (n_samples, n_features), any real dtype (converted to ``dtype``).
         - y: (n_samples,) labels.
@@ -67,11 +101,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ['left', 'right']
     """
 
+    _LOSSES = ("log_loss", "hinge")
+
+    def _criterion(self) -> CrossEntropyLoss | HingeLoss:
+        return HingeLoss() if self._loss() == "hinge" else CrossEntropyLoss()
+
     def __init__(
         self,
         hidden_layer_sizes: Any = (100,),
         activation: str = "relu",
         *,
+        loss: str | None = None,
         batch_norm: bool = False,
         dropout: float = 0.0,
         init: str = "default",
@@ -96,6 +136,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         super().__init__(
             hidden_layer_sizes,
             activation,
+            loss=loss,
             batch_norm=batch_norm,
             dropout=dropout,
             init=init,
@@ -146,17 +187,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 )
         # scikit-learn's LogisticRegression's rule: 'balanced' counts the classes with
         # the sample weights, so that a sample of weight 0 is one left out.
+        # The hinge loss trains on labels -1 / +1; the class weights index classes_.
+        indices = (target + 1) // 2 if self._loss() == "hinge" else target
         per_class = compute_class_weight(
-            class_weight, classes=self.classes_, y=self.classes_[target], sample_weight=weight
+            class_weight, classes=self.classes_, y=self.classes_[indices], sample_weight=weight
         )
-        folded = np.asarray(per_class, dtype=np.float64)[target]
+        folded = np.asarray(per_class, dtype=np.float64)[indices]
         return folded if weight is None else weight * folded
 
-    def _criterion(self) -> CrossEntropyLoss:
-        return CrossEntropyLoss()
-
     def _n_network_outputs(self) -> int:
-        return len(self.classes_)
+        return 1 if self._loss() == "hinge" else len(self.classes_)
 
     def _validate_targets(self, y: Any, first_call: bool, classes: Any = None) -> np.ndarray:
         where = type(self).__name__
@@ -175,7 +215,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 f"{where}: expected labels in classes_ {list(self.classes_)}, "
                 f"got {list(np.unique(y[~known]))}"
             )
-        return np.searchsorted(self.classes_, y).astype(np.int64)
+        indices = np.searchsorted(self.classes_, y).astype(np.int64)
+        if self._loss() != "hinge":
+            return indices
+        if len(self.classes_) > 2:
+            raise ValueError(
+                f"{where}: Only binary classification is supported. loss='hinge' is the "
+                f"notes' two-class hinge loss; got {len(self.classes_)} classes (use "
+                "loss='log_loss')"
+            )
+        return 2 * indices - 1  # classes_[0] -> -1, classes_[1] -> +1
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
         """Train a new network on (X, y) for up to ``max_iter`` epochs.
@@ -225,6 +274,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             )
         return self._partial_fit(X, y, classes, sample_weight)
 
+    @available_if(_gives_probabilities)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), rows summing to 1.
 
@@ -240,19 +290,31 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """
         return softmax(self._forward(X), axis=1)
 
+    @available_if(_gives_probabilities)
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`, shape (n_samples, n_classes) (log-sum-exp)."""
         from mytorch.nn.functional import log_softmax
 
         return log_softmax(self._forward(X), axis=1)
 
+    @available_if(_gives_scores)
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The network's score s for each sample, shape (n_samples,) (``loss='hinge'``).
+
+        s > 0 predicts ``classes_[1]``; s <= 0 ``classes_[0]``.
+        """
+        return self._forward(X)[:, 0]
+
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels, shape (n_samples,), taken from ``classes_``."""
         output = self._forward(X)  # first: it raises NotFittedError before fit
-        return self.classes_[np.argmax(output, axis=1)]
+        if self.loss != "hinge":
+            return self.classes_[np.argmax(output, axis=1)]
+        positive = (output[:, 0] > 0) & (len(self.classes_) > 1)
+        return self.classes_[positive.astype(np.int64)]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_class = self.loss != "hinge"
         tags.classifier_tags.multi_label = False
         return tags

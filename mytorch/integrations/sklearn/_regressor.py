@@ -52,6 +52,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     True
     """
 
+    _LOSSES = ("squared_error",)
+
     def _criterion(self) -> MSELoss:
         return MSELoss()
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.config import TrainConfig, load_toml
+from mytorch.config import TrainConfig
+from mytorch.config_file import load_toml
 
 __all__ = ["SETTING_NAMES", "SweepSpec", "expand_runs", "load_sweep", "run_name"]
 

@@ -10,12 +10,14 @@ sample (or element); ``backward()`` returns the gradient of their *sum* and
 One file per kind of loss: ``base`` (``Loss``, the reductions and ``backward``),
 ``regression`` (``MSELoss``), ``binary`` (``BCEWithLogitsLoss``), ``classes`` (the
 layouts of class scores and targets), ``cross_entropy`` (``CrossEntropyLoss``,
-``NLLLoss``) and ``margin`` (``MultiMarginLoss``).
+``NLLLoss``), ``margin`` (``MultiMarginLoss``) and ``hinge`` (``HingeLoss``, the notes'
+binary hinge loss on one score per sample).
 """
 
 from mytorch.nn.loss.base import Loss
 from mytorch.nn.loss.binary import BCEWithLogitsLoss
 from mytorch.nn.loss.cross_entropy import CrossEntropyLoss, NLLLoss
+from mytorch.nn.loss.hinge import HingeLoss
 from mytorch.nn.loss.margin import MultiMarginLoss
 from mytorch.nn.loss.regression import MSELoss
 
@@ -26,4 +28,5 @@ __all__ = [
     "CrossEntropyLoss",
     "NLLLoss",
     "MultiMarginLoss",
+    "HingeLoss",
 ]

@@ -81,8 +81,8 @@ class Loss(Module):
         The last value returned.
     """
 
-    #: True for a loss of class scores (its targets are classes or class
-    #: probabilities): the trainer then counts errors by arg-max.
+    #: True for a loss whose targets are classes (class indices, class probabilities,
+    #: the hinge's labels -1 / +1): the trainer then counts errors (:meth:`count_errors`).
     classification = False
 
     def __init__(
@@ -155,6 +155,21 @@ class Loss(Module):
         """The course's name for :meth:`backward`."""
         return self.backward()
 
+    def counts_errors(self, target: np.ndarray) -> bool:
+        """Whether :meth:`count_errors` can score outputs against ``target``: class
+        indices, or (N, C) class probabilities of a loss of classes."""
+        return target.dtype.kind in "iu" or (self.classification and target.ndim == 2)
+
+    def count_errors(
+        self, output: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None
+    ) -> float:
+        """How many samples ``output`` (N, C) misclassifies: its arg-max against the
+        class index, or against the arg-max of a probability row. With ``weight`` (N,),
+        the sum of the misclassified samples' weights."""
+        predicted = np.argmax(output, axis=1)
+        truth = target if target.ndim == 1 else np.argmax(target, axis=1)
+        return tally_errors(predicted != truth, weight)
+
     def _finish(self, per_sample: np.ndarray, grad: np.ndarray, count: Any) -> np.ndarray:
         """Reduce ``per_sample`` and scale the gradient of the sum to match.
 
@@ -189,3 +204,10 @@ class Loss(Module):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
+
+
+def tally_errors(wrong: np.ndarray, weight: np.ndarray | None) -> float:
+    """The number of True in ``wrong``, or the sum of their ``weight``."""
+    if weight is None:
+        return int(np.count_nonzero(wrong))
+    return float(np.sum(weight[wrong]))

@@ -1,4 +1,5 @@
-"""Multi-class hinge loss, ``MultiMarginLoss`` (the notes' hinge loss, for C classes).
+"""Multi-class hinge loss, ``MultiMarginLoss`` (PyTorch's; the notes' hinge loss is the
+two-class ``HingeLoss`` of ``hinge.py``).
 
 For one sample with scores x (C,), target class y, margin m, power p in {1, 2} and
 class weights w (1 if not given):
@@ -23,7 +24,8 @@ __all__ = ["MultiMarginLoss"]
 
 
 class MultiMarginLoss(ClassScoreLoss):
-    """Multi-class hinge loss (PyTorch's ``MultiMarginLoss``; the notes' hinge row).
+    """Multi-class hinge loss (PyTorch's ``MultiMarginLoss``), a C-class relative of the
+    notes' two-class hinge loss (:class:`~mytorch.nn.loss.hinge.HingeLoss`).
 
     Parameters
     ----------

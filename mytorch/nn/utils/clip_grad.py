@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mytorch.nn.parameter import Parameter
-from mytorch.validation import check_number
+from mytorch.validation import check_number, quiet_underflow
 
 
 def _gradients(parameters: Parameter | Iterable[Parameter], where: str) -> list[np.ndarray]:
@@ -43,6 +43,7 @@ def _norm_type(norm_type: Any, where: str) -> float:
     return value
 
 
+@quiet_underflow.wrap  # a tiny gradient's square rounds to 0, as it should
 def _vector_norm(array: np.ndarray, norm_type: float) -> float:
     """The p-norm of ``array`` seen as one flat vector, as ``torch.linalg.vector_norm``."""
     flat = array.reshape(-1)

@@ -95,14 +95,15 @@ class LambdaLR(LRScheduler):
 
 
 class InverseTimeLR(LRScheduler):
-    r"""The notes' decaying step size :math:`\eta(t) = \eta_0 / (1 + \text{decay}\cdot t)`.
+    r"""A decaying step size :math:`\eta(t) = \eta_0 / (1 + \text{decay}\cdot t)`.
 
-    The lecture notes' SGD (sections 7.6 and 7.7.1) uses a step size :math:`\eta(t)` that
-    decreases "at an appropriate rate" so that stochastic gradient descent converges; the
-    classic rate is :math:`1/t`, which satisfies :math:`\sum_t \eta(t) = \infty` and
-    :math:`\sum_t \eta(t)^2 < \infty`. With ``decay=1`` this scheduler gives
-    :math:`\eta_0, \eta_0/2, \eta_0/3, \dots` over epochs 0, 1, 2, ..., i.e.
-    :math:`\eta_0 / t` counting epochs from :math:`t = 1`.
+    The lecture notes' SGD (000, sections 7.6 and 7.7.1) takes a step size
+    :math:`\eta(t)` at update t and says to "decrease :math:`\eta` at an appropriate
+    rate" for stochastic gradient descent to converge; they give no formula. This
+    :math:`1/t` rate is MyTorch's choice (the classic rate of stochastic approximation,
+    not from the notes). With ``decay=1`` it gives :math:`\eta_0, \eta_0/2,
+    \eta_0/3, \dots` over steps 0, 1, 2, ... of the scheduler: per epoch by default,
+    per update (the notes' t) with the trainer's ``schedule_interval='step'``.
 
     It equals ``LambdaLR(optimizer, lambda t: 1 / (1 + decay * t))`` (same arithmetic),
     but, unlike a lambda, its ``state_dict`` holds everything needed to resume.

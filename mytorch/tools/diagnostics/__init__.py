@@ -2,10 +2,11 @@
 
 The lecture notes name the usual ways training goes wrong: sigmoid or tanh units pushed
 into their flat tails by large weights (their slope, and so the gradient through them,
-is almost zero), ReLU units that never fire again, a step size that is too small or too
-large, and gradients that vanish or explode as they are multiplied back through the
-layers. :class:`Diagnostics` is a :class:`~mytorch.trainer.Callback` that measures each
-of these per layer and epoch, and :func:`summarize` turns the numbers into advice.
+is almost zero), a step size that is too small or too large, and gradients that
+vanish or explode as they are multiplied back through the layers; MyTorch adds ReLU
+units that never fire again. :class:`Diagnostics` is a
+:class:`~mytorch.trainer.Callback` that measures each of these per layer and epoch, and
+:func:`summarize` turns the numbers into advice.
 
 What is measured
 ----------------
