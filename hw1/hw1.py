@@ -240,7 +240,8 @@ class MLP:
 class _CourseTrainer(Trainer):
     """MyTorch's training loop driving the course MLP through its own API."""
 
-    def training_step(self, x, y):
+    def training_step(self, x, y, weight=None):
+        # get_training_stats weighs every sample the same: ``weight`` is always None.
         mlp = self.model
         mlp.zero_grads()
         output = mlp.forward(x)
@@ -248,7 +249,7 @@ class _CourseTrainer(Trainer):
         mlp.step()
         return output, float(np.sum(mlp.loss))
 
-    def evaluation_step(self, x, y):
+    def evaluation_step(self, x, y, weight=None):
         output = self.model.forward(x)
         return output, float(np.sum(self.model.criterion(output, y)))
 

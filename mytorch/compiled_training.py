@@ -68,7 +68,7 @@ class CompiledTraining:
             self.raise_diverged(error, x)
         return step.output, self.loss_sum(loss, len(x))
 
-    def _compiled_epoch(self, step: Any, loader: DataLoader) -> tuple[float, int, int]:
+    def _compiled_epoch(self, step: Any, loader: DataLoader) -> tuple[float, float, float]:
         """A whole epoch in one compiled call (the batches ``loader`` would give)."""
         from mytorch.compiled import NotFinite
 
@@ -90,7 +90,7 @@ class CompiledTraining:
             ) from None
         self.step_count += len(loader)
         stats = step.epoch_stats
-        return stats["loss_sum"], stats["errors"] or 0, stats["samples"]
+        return stats["loss_sum"], float(stats["errors"] or 0), float(stats["samples"])
 
     def plan(
         self,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -240,7 +240,8 @@ class WeightedBatches:
         return len(self.loader)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        y, weight = self.loader.y, self.weight
+        # Training batches always have targets (fit requires them).
+        y, weight = cast(np.ndarray, self.loader.y), self.weight
         for x_batch, index in self._indices:
             yield x_batch, y[index], weight[index]
 

@@ -355,7 +355,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
         *,
         epochs: int,
         batch_size: int = 32,
-        val_data: tuple[np.ndarray, np.ndarray] | None = None,
+        val_data: tuple[np.ndarray, ...] | None = None,
         shuffle: bool = True,
         shuffle_rng: Any = None,
         progress: Any = None,
@@ -388,7 +388,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
             (``mytorch.sample_weight``), and so are the history's. The reference loop.
         """
         epochs = check_positive_int(epochs, "Trainer.fit", "epochs")
-        val_data = self.check_val_data(val_data)
+        validation = self.check_val_data(val_data)
         loader = DataLoader(
             X,
             y,
@@ -415,8 +415,8 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
                 "train_error": errors / seen if classify else np.nan,
                 "lr": lr,
             }
-            if val_data is not None:
-                X_val, y_val, weight_val = val_data
+            if validation is not None:
+                X_val, y_val, weight_val = validation
                 logs["val_loss"], logs["val_error"] = self.evaluate(
                     X_val, y_val, sample_weight=weight_val
                 )

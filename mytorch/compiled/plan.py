@@ -154,11 +154,11 @@ class _Picture:
         ):
             if module.training != training or len(module._modules) != len(children):
                 return False
-            for now, then in zip(module._modules.values(), children, strict=True):
-                if now is not then:
+            for child, then in zip(module._modules.values(), children, strict=True):
+                if child is not then:
                     return False
-            for now, then in zip(module._parameters.values(), parameters, strict=False):
-                if now is not then:
+            for parameter, kept in zip(module._parameters.values(), parameters, strict=False):
+                if parameter is not kept:
                     return False
             if len(module._parameters) != len(parameters):
                 return False

@@ -96,7 +96,7 @@ class ClassWeights(Constraint):
                 isinstance(weight, Real)
                 and not isinstance(weight, bool)
                 and math.isfinite(weight)
-                and weight >= 0
+                and float(weight) >= 0
                 for weight in value.values()
             )
         return self.setting.is_satisfied_by(value)

@@ -188,7 +188,7 @@ class Loss(Module):
         self._grad = grad
         return self.loss
 
-    def _check_output(self, output: np.ndarray, ndim: int = 2) -> np.ndarray:
+    def _check_output(self, output: np.ndarray, ndim: int | tuple[int, ...] = 2) -> np.ndarray:
         return check_float_array(output, type(self).__name__, ndim=ndim, name="output")
 
     def _register_weight(self, name: str, value: npt.ArrayLike | None) -> None:

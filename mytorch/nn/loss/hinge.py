@@ -19,6 +19,8 @@ the l by the number of samples. The notes' multi-class relative is PyTorch's
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mytorch.nn.loss.base import Loss, tally_errors
@@ -68,7 +70,7 @@ class HingeLoss(Loss):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
 
-    def forward(self, output: np.ndarray, target: np.ndarray):
+    def forward(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Return the hinge loss of the scores ``output`` against the labels ``target``."""
         where = type(self).__name__
         self._check_output(output, ndim=(1, 2))
@@ -86,7 +88,7 @@ class HingeLoss(Loss):
         grad = np.where(active, -labels, 0.0).astype(output.dtype, copy=False)
         return self._finish(per, grad, output.shape[0])
 
-    def _check_labels(self, target, output: np.ndarray) -> np.ndarray:
+    def _check_labels(self, target: Any, output: np.ndarray) -> np.ndarray:
         """``target`` as labels -1 / +1 in the output's dtype, or a clear error."""
         where = type(self).__name__
         if not isinstance(target, np.ndarray) or target.dtype.kind not in "iuf":
