@@ -67,6 +67,34 @@ _QUIET_UNDERFLOW: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "mytorch_quiet_underflow", default=False
 )
 
+try:
+    # NumPy keeps its floating-point error state in this context variable: one object per
+    # state, replaced (not changed) by np.seterr / np.errstate. Reading it costs tens of
+    # nanoseconds where np.geterr() costs a microsecond or two.
+    from numpy._core._ufunc_config import (  # type: ignore[attr-defined]
+        _extobj_contextvar as _numpy_errstate,
+    )
+except ImportError:  # pragma: no cover - a NumPy that keeps it elsewhere
+    # No cheap handle on the state: _underflow_ignored asks np.geterr() every time.
+    _numpy_errstate = contextvars.ContextVar("mytorch_no_numpy_errstate", default=None)
+
+#: NumPy error-state object -> whether it ignores underflow. The keys are held, so an id
+#: is never reused while cached; a user who switches states endlessly only refills it.
+_UNDERFLOW_IGNORED: dict[object, bool] = {}
+
+
+def _underflow_ignored() -> bool:
+    """Whether NumPy's current error state already ignores underflow (its default)."""
+    state = _numpy_errstate.get()
+    if state is None:  # pragma: no cover - see the import above
+        return np.geterr()["under"] == "ignore"
+    ignored = _UNDERFLOW_IGNORED.get(state)
+    if ignored is None:
+        if len(_UNDERFLOW_IGNORED) >= 64:
+            _UNDERFLOW_IGNORED.clear()
+        ignored = _UNDERFLOW_IGNORED[state] = np.geterr()["under"] == "ignore"
+    return ignored
+
 
 class quiet_underflow:  # noqa: N801 - used like a function, as assume_finite
     """Run the library's own numerics with floating-point underflow ignored.
@@ -82,9 +110,11 @@ class quiet_underflow:  # noqa: N801 - used like a function, as assume_finite
 
     Every module's ``forward``, ``backward`` and ``derivative``, ``Optimizer.step``,
     ``Trainer.fit``, the compiled step and the course MLP's steps run inside it
-    (``Module`` wraps the methods of its subclasses, :meth:`wrap`). Nested blocks cost
-    one lookup: only the outermost enters ``np.errstate`` (about a microsecond), so a
-    training loop pays it once per ``fit``, not once per layer.
+    (``Module`` wraps the methods of its subclasses, :meth:`wrap`). Under NumPy's
+    default error state, which already ignores underflow, the block costs two lookups
+    (well under a microsecond) and changes nothing. Otherwise only the outermost block
+    enters ``np.errstate`` (a few microseconds); nested blocks cost one lookup, so
+    ``fit`` pays it once, not once per layer.
 
     Examples
     --------
@@ -102,7 +132,7 @@ class quiet_underflow:  # noqa: N801 - used like a function, as assume_finite
         self._token: contextvars.Token | None = None
 
     def __enter__(self) -> None:
-        if _QUIET_UNDERFLOW.get():
+        if _QUIET_UNDERFLOW.get() or _underflow_ignored():
             return
         self._token = _QUIET_UNDERFLOW.set(True)
         self._errstate = np.errstate(under="ignore")
@@ -122,12 +152,13 @@ class quiet_underflow:  # noqa: N801 - used like a function, as assume_finite
 
         @functools.wraps(method)
         def quiet(*args: Any, **kwargs: Any) -> Any:
-            if _QUIET_UNDERFLOW.get():
+            # _underflow_ignored() inlined: this runs around every forward and backward.
+            if _UNDERFLOW_IGNORED.get(_numpy_errstate.get()) or _QUIET_UNDERFLOW.get():
                 return method(*args, **kwargs)
             with quiet_underflow():
                 return method(*args, **kwargs)
 
-        quiet._quiet_underflow = True
+        quiet._quiet_underflow = True  # type: ignore[attr-defined]
         return quiet
 
 

@@ -139,3 +139,42 @@ def test_quiet_underflow_leaves_the_other_conditions_as_set_and_nests():
             with pytest.raises(FloatingPointError):
                 np.exp(1e4)
         assert np.geterr() == ALL_RAISE
+
+
+def test_under_numpy_default_underflow_setting_no_errstate_is_entered(monkeypatch):
+    # NumPy ignores underflow by default: then the library has nothing to change, and a
+    # hand-written loop should not pay np.errstate's few microseconds per call.
+    entered = []
+    real_errstate = np.errstate
+
+    def spy(**conditions):
+        entered.append(conditions)
+        return real_errstate(**conditions)
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    with np.errstate(all="raise", under="ignore"):
+        monkeypatch.setattr(np, "errstate", spy)
+        output = model(np.full((2, 3), 1e-200))
+        model.backward(np.ones_like(output))
+        optimizer.step()
+        with quiet_underflow():
+            pass
+    assert entered == []
+
+
+def test_a_changed_error_state_is_seen_at_once_and_the_cache_stays_small():
+    from mytorch import validation
+
+    def underflows(x):
+        return np.exp(x)
+
+    quiet = quiet_underflow.wrap(underflows)
+    for _ in range(100):  # a fresh NumPy state object each time
+        with np.errstate(under="ignore"):
+            assert quiet(-1e4) == 0.0
+        with np.errstate(under="raise"):
+            assert quiet(-1e4) == 0.0
+            with pytest.raises(FloatingPointError):
+                underflows(-1e4)
+    assert len(validation._UNDERFLOW_IGNORED) <= 64
