@@ -414,7 +414,7 @@ class Trainer(CompiledTraining, DivergenceGuards):
                 "lr": lr,
             }
             if val_data is not None:
-                logs["val_loss"], logs["val_error"] = self.evaluate(*val_data)
+                logs["val_loss"], logs["val_error"] = self._validate(val_data)
             logs["seconds"] = time.perf_counter() - started
             self.history.append(logs)
             if self.schedule_interval == "epoch":
@@ -426,6 +426,16 @@ class Trainer(CompiledTraining, DivergenceGuards):
                 break
         self._end_callbacks()
         return self.history
+
+    def _validate(self, val_data: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+        """The epoch's (loss, error) on ``val_data``, inside the validation hooks."""
+        for callback in self.callbacks:
+            callback.on_validation_begin(self)
+        try:
+            return self.evaluate(*val_data)
+        finally:
+            for callback in reversed(self.callbacks):
+                callback.on_validation_end(self)
 
     def _step_scheduler(self, logs: dict[str, float]) -> None:
         if self.scheduler is None:
