@@ -121,7 +121,11 @@ def _identity(model: Module, criterion: Any, optimizer: Any) -> tuple:
         (id(g["params"]), len(g["params"]), bool(g.get("momentum")), g.get("amsgrad"))
         for g in getattr(optimizer, "param_groups", ())
     )
-    loss = (id(criterion), getattr(criterion, "reduction", None))
+    loss = (
+        id(criterion),
+        getattr(criterion, "reduction", None),
+        getattr(criterion, "label_smoothing", None),
+    )
     return (modules, arrays, model.training, groups, loss)
 
 
@@ -182,8 +186,6 @@ def _loss_kind(criterion: Any) -> str:
         raise Unsupported(f"{name} with weight has no compiled form")
     if getattr(criterion, "pos_weight", None) is not None:
         raise Unsupported(f"{name} with pos_weight has no compiled form")
-    if getattr(criterion, "label_smoothing", 0.0):
-        raise Unsupported(f"{name} with label_smoothing has no compiled form")
     return name
 
 
