@@ -13,9 +13,10 @@ from it:
   ``optimizer``'s, ...);
 * a sweep (``mytorch/integrations/sweep``) accepts exactly these names.
 
-Also here: the names the settings choose from (:data:`ACTIVATIONS`, :data:`OPTIMIZERS`,
-:data:`SCHEDULES`, :data:`INITS`, :data:`DTYPES`) and the one TOML reader
-(:func:`load_toml`, :func:`read_settings`).
+Also here, from :mod:`mytorch.choices`, :mod:`mytorch.setting` and
+:mod:`mytorch.toml_files`: the names the settings choose from (:data:`ACTIVATIONS`,
+:data:`OPTIMIZERS`, ...), :class:`Setting`, and the TOML readers (:func:`load_toml`,
+:func:`read_settings`).
 
 This module imports NumPy and MyTorch's core only: the command line, the estimators and
 the sweeps all build on it, and it on none of them.
@@ -30,7 +31,6 @@ from typing import Any
 from mytorch.choices import ACTIVATIONS, DTYPES, INITS, LOSSES, OPTIMIZERS, SCHEDULES
 from mytorch.constraints import (
     Boolean,
-    Constraint,
     Interval,
     NoneOr,
     OptionList,
@@ -40,6 +40,8 @@ from mytorch.constraints import (
     Text,
 )
 from mytorch.datasets.features import FEATURES, RAW_FEATURES
+from mytorch.setting import Setting
+from mytorch.toml_files import load_toml
 
 __all__ = [
     "ACTIVATIONS",
@@ -57,54 +59,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One setting of ``mytorch train``.
-
-    Attributes
-    ----------
-    name : str
-        The :class:`TrainConfig` field and TOML key (``batch_size``); the flag is the
-        same with dashes (``--batch-size``).
-    default : Any
-        The value when neither a config file nor a flag gives one (a tuple stands for
-        a list: the table is shared and must not change).
-    constraint : mytorch.constraints.Constraint
-        What values the setting accepts.
-    help : str
-        The flag's help text; ``{default}`` in it is replaced by the default.
-    group : str
-        The group of ``mytorch train --help`` it is listed in.
-    metavar : str or None
-        The flag's placeholder in the help, where the name would not read well.
-    commands : tuple of str
-        The commands that take it: ``"train"`` (and sweeps and estimators), ``"toy"``.
-    """
-
-    name: str
-    default: Any
-    constraint: Constraint
-    help: str
-    group: str
-    metavar: str | None = None
-    commands: tuple[str, ...] = ("train",)
-
-    @property
-    def flag(self) -> str:
-        """The command-line flag: ``'--batch-size'``."""
-        return "--" + self.name.replace("_", "-")
-
-    def error(self, value: Any) -> ValueError:
-        """The command line's error for a refused ``value`` (not raised here).
-
-        ``mytorch train: --lr expected a positive number, got -1``.
-        """
-        command = self.commands[0]
-        return ValueError(
-            f"mytorch {command}: {self.flag} expected {self.constraint.describe()}, got {value!r}"
-        )
-
-
 def _settings(*settings: Setting) -> dict[str, Setting]:
     return {setting.name: setting for setting in settings}
 
@@ -112,6 +66,7 @@ def _settings(*settings: Setting) -> dict[str, Setting]:
 _POSITIVE_INT = Interval(int, 1, None)
 _POSITIVE_NUMBER = Interval(float, 0, None, closed="neither")
 _NON_NEGATIVE_NUMBER = Interval(float, 0, None, closed="left")
+_PROBABILITY = Interval(float, 0, 1, closed="both", noun="probability")
 _TOY = ("toy",)
 
 #: Every setting of ``mytorch train``, in the order ``mytorch train --help`` lists them.
@@ -281,6 +236,66 @@ SETTINGS: dict[str, Setting] = _settings(
         group="training",
         metavar="SIGMA",
     ),
+    # Augmentation of the training batches (mytorch.augmentation), each off at 0.
+    Setting(
+        "augment_shift",
+        0,
+        Interval(int, 0, None, noun="number of pixels"),
+        help="shift training images by up to K pixels each way [0]",
+        group="augmentation",
+        metavar="K",
+    ),
+    Setting(
+        "augment_flip",
+        0.0,
+        _PROBABILITY,
+        help="mirror training images left to right with probability P [0]",
+        group="augmentation",
+        metavar="P",
+    ),
+    Setting(
+        "augment_erase",
+        0.0,
+        _PROBABILITY,
+        help="erase a random rectangle (0.02-0.33 of the area) of training images with "
+        "probability P [0]",
+        group="augmentation",
+        metavar="P",
+    ),
+    Setting(
+        "image_shape",
+        None,
+        NoneOr(PositiveInts()),
+        help="height and width of the images in the rows [a square: 28 28 for 784]",
+        group="augmentation",
+        metavar="H W",
+    ),
+    Setting(
+        "label_smoothing",
+        0.0,
+        Interval(float, 0, 1, closed="both", noun="fraction"),
+        help="cross-entropy with targets (1 - E) one-hot + E / classes [0]",
+        group="training",
+        metavar="E",
+    ),
+    # Weight averaging (mytorch.weight_averaging): validation, the test report and
+    # model.npz use the averaged weights.
+    Setting(
+        "ema",
+        None,
+        NoneOr(Interval(float, 0, 1, closed="left", noun="decay")),
+        help="average the weights after every step: avg = DECAY avg + (1 - DECAY) w",
+        group="training",
+        metavar="DECAY",
+    ),
+    Setting(
+        "swa_start",
+        None,
+        NoneOr(Interval(int, 1, None, noun="epoch")),
+        help="stochastic weight averaging: the mean of the weights after each epoch from EPOCH",
+        group="training",
+        metavar="EPOCH",
+    ),
     Setting(
         "max_grad_norm",
         None,
@@ -366,6 +381,13 @@ class TrainConfig:
     val_fraction: float = _default("val_fraction")
     standardize: bool = _default("standardize")
     input_noise: float = _default("input_noise")
+    augment_shift: int = _default("augment_shift")
+    augment_flip: float = _default("augment_flip")
+    augment_erase: float = _default("augment_erase")
+    image_shape: list[int] | None = _default("image_shape")
+    label_smoothing: float = _default("label_smoothing")
+    ema: float | None = _default("ema")
+    swa_start: int | None = _default("swa_start")
     max_grad_norm: float | None = _default("max_grad_norm")
     early_stopping: int | None = _default("early_stopping")
     diagnostics: bool = _default("diagnostics")
@@ -399,45 +421,24 @@ class TrainConfig:
             value = getattr(self, setting.name)
             if not setting.constraint.is_satisfied_by(value):
                 raise setting.error(value)
+        self._check_combinations()
         return self
+
+    def _check_combinations(self) -> None:
+        if self.image_shape is not None and len(self.image_shape) != 2:
+            raise ValueError(
+                "mytorch train: --image-shape expected two numbers (height width), "
+                f"got {list(self.image_shape)}"
+            )
+        if self.ema is not None and self.swa_start is not None:
+            raise ValueError("mytorch train: --ema and --swa-start: choose one way to average")
+        if self.early_stopping and (self.ema is not None or self.swa_start is not None):
+            raise ValueError(  # it would keep the training weights of the best average's epoch
+                "mytorch train: --early-stopping with --ema or --swa-start: choose one"
+            )
 
 
 # ------------------------------------------------------------------ TOML files
-def load_toml(path: str | os.PathLike, where: str) -> dict[str, Any]:
-    """Read a TOML file into a dict.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The file.
-    where : str
-        Who reads it, to start the error messages (``'mytorch train --config'``).
-
-    Returns
-    -------
-    dict
-        The file's tables and keys.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``'{where}: no such file: {path}'``.
-    ValueError
-        ``'{where}: {path} is not valid TOML: ...'``.
-    """
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{where}: no such file: {os.fspath(path)}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{where}: {os.fspath(path)} is not valid TOML: {error}") from None
-
-
 def read_settings(path: str | os.PathLike) -> dict[str, Any]:
     """Read the settings of a ``mytorch train --config`` file.
 

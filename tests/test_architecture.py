@@ -56,6 +56,7 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
             "mytorch.trainer",
             "mytorch.compiled_training",
             "mytorch.divergence",
+            "mytorch.weight_averaging",
         ),
     ),
     (
@@ -67,7 +68,14 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
     (
         "configuration",
         7,
-        ("mytorch.config", "mytorch.toy_config", "mytorch.constraints", "mytorch.choices"),
+        (
+            "mytorch.config",
+            "mytorch.toy_config",
+            "mytorch.constraints",
+            "mytorch.choices",
+            "mytorch.setting",
+            "mytorch.toml_files",
+        ),
     ),
     ("workflows", 8, ("mytorch.workflows",)),
     ("integrations", 9, ("mytorch.integrations",)),
@@ -302,6 +310,7 @@ NO_TYPE_TESTS = (
     "mytorch.nn.sequential",
     "mytorch.trainer",
     "mytorch.callbacks",
+    "mytorch.weight_averaging",
     "mytorch.tools",
     "mytorch.workflows",
     "mytorch.integrations",

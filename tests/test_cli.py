@@ -310,6 +310,17 @@ RESUME_SETTINGS = {
         "--weight-decay",
         "1e-4",
     ],
+    # The blobs' 8 features as 2 x 4 images: the augmentation draws from the trainer's
+    # generator, the averages are in the checkpoint.
+    "augment-ema-label-smoothing": [
+        *("--optimizer", "adam", "--lr", "0.01", "--label-smoothing", "0.1", "--ema", "0.9"),
+        *("--augment-shift", "1", "--augment-flip", "0.5", "--augment-erase", "0.5"),
+        *("--image-shape", "2", "4"),
+    ],
+    "swa": [
+        *("--optimizer", "adam", "--lr", "0.01", "--schedule", "exponential"),
+        *("--swa-start", "2"),
+    ],
 }
 
 

@@ -1,5 +1,5 @@
 """What a :class:`~mytorch.config.TrainConfig` describes, built: model, optimiser,
-schedule, data and feature scaling.
+schedule, data, feature scaling and the training batches' augmentation.
 
 ``mytorch train`` and ``mytorch toy``, the scikit-learn estimators and
 ``examples/torch_fashion_mnist.py`` (with ``library=torch.optim``) all build here, so a
@@ -13,11 +13,20 @@ from typing import Any
 import numpy as np
 
 from mytorch import nn, optim
+from mytorch.augmentation import (
+    Compose,
+    RandomErasing,
+    RandomHorizontalFlip,
+    RandomTranslate,
+    Transform,
+    image_shape,
+)
 from mytorch.config import ACTIVATIONS, TrainConfig
 from mytorch.nn import init, registry
 
 __all__ = [
     "apply_scaling",
+    "build_augmentation",
     "build_model",
     "build_optimizer",
     "build_scheduler",
@@ -277,3 +286,72 @@ def apply_scaling(X: np.ndarray, scaling: dict[str, list[float]] | None) -> np.n
     mean = np.asarray(scaling["mean"], dtype=X.dtype)
     std = np.asarray(scaling["std"], dtype=X.dtype)
     return (X - mean) / std
+
+
+def build_augmentation(
+    config: TrainConfig, n_features: int, scaling: dict[str, list[float]] | None = None
+) -> Any:
+    """The augmentation of the training batches the config asks for, or None.
+
+    In the order torchvision's usual pipeline has them: a random shift
+    (``augment_shift``), a horizontal flip (``augment_flip``), random erasing
+    (``augment_erase``), each on images of ``image_shape`` (a square if not given).
+    The shifted-in pixels and the erased rectangles are 0, the black background of
+    MNIST-like images: with ``scaling`` (``--standardize``) the batch is taken back to
+    pixel values for the augmentation and standardised again after it.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        ``augment_shift``, ``augment_flip``, ``augment_erase`` and ``image_shape``.
+    n_features : int
+        The length of each row (checked against the image shape here, before training).
+    scaling : dict or None
+        As :func:`fit_scaling` returns it.
+
+    Returns
+    -------
+    callable or None
+        ``augment(batch, rng)`` for :class:`mytorch.trainer.Trainer`'s ``augment``; None
+        when no augmentation is asked for.
+
+    Raises
+    ------
+    ValueError
+        If the rows are not images of the given (or a square) shape.
+    """
+    shape = None if config.image_shape is None else tuple(config.image_shape)
+    transforms: list[Transform] = []
+    if config.augment_shift:
+        transforms.append(RandomTranslate(config.augment_shift, image_shape=shape))
+    if config.augment_flip:
+        transforms.append(RandomHorizontalFlip(config.augment_flip, image_shape=shape))
+    if config.augment_erase:
+        transforms.append(RandomErasing(config.augment_erase, image_shape=shape))
+    if not transforms:
+        return None
+    try:
+        image_shape(n_features, shape)
+    except ValueError as error:
+        raise ValueError(
+            f"mytorch train: --augment-shift/--augment-flip/--augment-erase need image rows: "
+            f"{error} (--image-shape H W)"
+        ) from None
+    augment = Compose(transforms)
+    return augment if not scaling else _InPixelValues(augment, scaling)
+
+
+class _InPixelValues:
+    """Augment standardised rows in pixel values: unscale, augment, standardise again."""
+
+    def __init__(self, augment: Any, scaling: dict[str, list[float]]) -> None:
+        self.augment = augment
+        self.mean = np.asarray(scaling["mean"])
+        self.std = np.asarray(scaling["std"])
+
+    def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        mean, std = self.mean.astype(batch.dtype), self.std.astype(batch.dtype)
+        return (self.augment(batch * std + mean, rng) - mean) / std
+
+    def __repr__(self) -> str:
+        return f"{self.augment!r} in pixel values (--standardize)"

@@ -167,8 +167,10 @@ class BaseMLP(BaseEstimator):
 
     def _check_params(self) -> None:
         """Check every parameter; raise ``ValueError`` naming the first bad one."""
+        own = self._get_param_names()  # label_smoothing is the classifier's only
         for name in PARAMETER_CONSTRAINTS:
-            check_param(self, name)
+            if name in own:
+                check_param(self, name)
 
     def _config(self, seed: int) -> TrainConfig:
         """The parameters as the command line's :class:`~mytorch.config.TrainConfig`."""

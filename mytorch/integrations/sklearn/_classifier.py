@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from mytorch.integrations.sklearn._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BaseMLP
+from mytorch.integrations.sklearn._params import check_param
 from mytorch.nn.functional import softmax
 from mytorch.nn.loss import CrossEntropyLoss
 
@@ -26,6 +27,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     Parameters
     ----------{PARAMETERS_DOC}
+    label_smoothing : float, default=0.0
+        In [0, 1]: train against targets mixed with the uniform distribution,
+        ``(1 - label_smoothing) one_hot + label_smoothing / n_classes``
+        (``nn.CrossEntropyLoss(label_smoothing=...)``, PyTorch's); the loss curves are
+        of this smoothed cross-entropy.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -53,8 +60,59 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ['left', 'right']
     """
 
+    # scikit-learn reads the parameters from the signature: the shared ones are listed
+    # again here, with the classifier's own (label_smoothing).
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+        init: str = "default",
+        solver: str = "adam",
+        learning_rate_init: float = 0.001,
+        momentum: float = 0.9,
+        alpha: float = 0.0001,
+        schedule: str = "none",
+        max_iter: int = 200,
+        batch_size: int | str = "auto",
+        shuffle: bool = True,
+        tol: float = 1e-4,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        random_state: Any = None,
+        dtype: Any = "float64",
+        compiled: bool = True,
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            batch_norm=batch_norm,
+            dropout=dropout,
+            init=init,
+            solver=solver,
+            learning_rate_init=learning_rate_init,
+            momentum=momentum,
+            alpha=alpha,
+            schedule=schedule,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            random_state=random_state,
+            dtype=dtype,
+            compiled=compiled,
+        )
+        self.label_smoothing = label_smoothing
+
     def _criterion(self) -> CrossEntropyLoss:
-        return CrossEntropyLoss()
+        return CrossEntropyLoss(label_smoothing=float(check_param(self, "label_smoothing")))
 
     def _n_network_outputs(self) -> int:
         return len(self.classes_)

@@ -43,6 +43,7 @@ SETTING_OF = {
     "batch_size": "batch_size",
     "validation_fraction": "val_fraction",
     "dtype": "dtype",
+    "label_smoothing": "label_smoothing",
 }
 
 
@@ -73,6 +74,7 @@ PARAMETER_CONSTRAINTS: dict[str, Constraint] = {
     "n_iter_no_change": Interval(int, 1, None),
     "dtype": _of("dtype"),
     "compiled": Boolean(),
+    "label_smoothing": _of("label_smoothing"),  # MLPClassifier's only
 }
 
 
