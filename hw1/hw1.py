@@ -26,12 +26,8 @@ from mytorch.batchnorm import BatchNorm  # noqa: E402
 from mytorch.linear import Linear  # noqa: E402
 from mytorch.loss import Criterion  # noqa: E402
 from mytorch.trainer import Trainer  # noqa: E402
-from mytorch.validation import (  # noqa: E402
-    check_number,
-    check_positive_int,
-    check_sequence,
-    quiet_underflow,
-)
+from mytorch.underflow import quiet_underflow  # noqa: E402
+from mytorch.validation import check_number, check_positive_int, check_sequence  # noqa: E402
 
 
 class MLP:

@@ -1,7 +1,8 @@
 """The training loop's records and hooks: ``History``, ``Callback``, ``EarlyStopping``.
 
 ``Trainer`` (``mytorch/trainer.py``) appends one row to its :class:`History` per epoch
-and calls every :class:`Callback` at the start, after each epoch and at the end.
+and calls every :class:`Callback` at the start, after each step, around each epoch's
+validation, after each epoch and at the end.
 """
 
 from __future__ import annotations
@@ -124,6 +125,17 @@ class Callback:
         A callback that overrides it makes the trainer train batch by batch (no whole
         compiled epochs), so that it sees every step; weight averaging uses it.
         """
+
+    def on_validation_begin(self, trainer: Trainer) -> None:
+        """Called before each epoch's validation pass (only when ``fit`` has ``val_data``).
+
+        Weight averaging puts the averaged weights into the model here, so that the
+        epoch's validation numbers are the averaged model's.
+        """
+
+    def on_validation_end(self, trainer: Trainer) -> None:
+        """Called after each epoch's validation pass, even if it raised (callbacks in
+        reverse order): undo what :meth:`on_validation_begin` changed."""
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch with its numbers (``epoch`` counts from 1)."""

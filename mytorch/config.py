@@ -13,8 +13,9 @@ from it:
   ``optimizer``'s, ...);
 * a sweep (``mytorch/integrations/sweep``) accepts exactly these names.
 
-Also here: the names the settings choose from (:data:`ACTIVATIONS`, :data:`OPTIMIZERS`,
-:data:`SCHEDULES`, :data:`INITS`, :data:`DTYPES`). The settings files are read by
+Also here, from :mod:`mytorch.choices` and :mod:`mytorch.setting`: the names the
+settings choose from (:data:`ACTIVATIONS`, :data:`OPTIMIZERS`, :data:`SCHEDULES`,
+:data:`INITS`, :data:`DTYPES`) and :class:`Setting`. The settings files are read by
 :mod:`mytorch.config_file`.
 
 This module imports NumPy and MyTorch's core only: the command line, the estimators and
@@ -30,7 +31,6 @@ from mytorch import choices
 from mytorch.choices import ACTIVATIONS, DTYPES, INITS, LOSSES, OPTIMIZERS, SCHEDULES
 from mytorch.constraints import (
     Boolean,
-    Constraint,
     Interval,
     NoneOr,
     OptionList,
@@ -40,6 +40,7 @@ from mytorch.constraints import (
     Text,
 )
 from mytorch.datasets.features import FEATURES, RAW_FEATURES
+from mytorch.setting import Setting
 
 __all__ = [
     "ACTIVATIONS",
@@ -55,54 +56,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One setting of ``mytorch train``.
-
-    Attributes
-    ----------
-    name : str
-        The :class:`TrainConfig` field and TOML key (``batch_size``); the flag is the
-        same with dashes (``--batch-size``).
-    default : Any
-        The value when neither a config file nor a flag gives one (a tuple stands for
-        a list: the table is shared and must not change).
-    constraint : mytorch.constraints.Constraint
-        What values the setting accepts.
-    help : str
-        The flag's help text; ``{default}`` in it is replaced by the default.
-    group : str
-        The group of ``mytorch train --help`` it is listed in.
-    metavar : str or None
-        The flag's placeholder in the help, where the name would not read well.
-    commands : tuple of str
-        The commands that take it: ``"train"`` (and sweeps and estimators), ``"toy"``.
-    """
-
-    name: str
-    default: Any
-    constraint: Constraint
-    help: str
-    group: str
-    metavar: str | None = None
-    commands: tuple[str, ...] = ("train",)
-
-    @property
-    def flag(self) -> str:
-        """The command-line flag: ``'--batch-size'``."""
-        return "--" + self.name.replace("_", "-")
-
-    def error(self, value: Any) -> ValueError:
-        """The command line's error for a refused ``value`` (not raised here).
-
-        ``mytorch train: --lr expected a positive number, got -1``.
-        """
-        command = self.commands[0]
-        return ValueError(
-            f"mytorch {command}: {self.flag} expected {self.constraint.describe()}, got {value!r}"
-        )
-
-
 def _settings(*settings: Setting) -> dict[str, Setting]:
     return {setting.name: setting for setting in settings}
 
@@ -112,6 +65,7 @@ _Config = TypeVar("_Config", bound="TrainConfig")
 _POSITIVE_INT = Interval(int, 1, None)
 _POSITIVE_NUMBER = Interval(float, 0, None, closed="neither")
 _NON_NEGATIVE_NUMBER = Interval(float, 0, None, closed="left")
+_PROBABILITY = Interval(float, 0, 1, closed="both", noun="probability")
 _TOY = ("toy",)
 
 #: Every setting of ``mytorch train``, in the order ``mytorch train --help`` lists them.
@@ -303,6 +257,66 @@ SETTINGS: dict[str, Setting] = _settings(
         group="training",
         metavar="SIGMA",
     ),
+    # Augmentation of the training batches (mytorch.augmentation), each off at 0.
+    Setting(
+        "augment_shift",
+        0,
+        Interval(int, 0, None, noun="number of pixels"),
+        help="shift training images by up to K pixels each way [0]",
+        group="augmentation",
+        metavar="K",
+    ),
+    Setting(
+        "augment_flip",
+        0.0,
+        _PROBABILITY,
+        help="mirror training images left to right with probability P [0]",
+        group="augmentation",
+        metavar="P",
+    ),
+    Setting(
+        "augment_erase",
+        0.0,
+        _PROBABILITY,
+        help="erase a random rectangle (0.02-0.33 of the area) of training images with "
+        "probability P [0]",
+        group="augmentation",
+        metavar="P",
+    ),
+    Setting(
+        "image_shape",
+        None,
+        NoneOr(PositiveInts()),
+        help="height and width of the images in the rows [a square: 28 28 for 784]",
+        group="augmentation",
+        metavar="H W",
+    ),
+    Setting(
+        "label_smoothing",
+        0.0,
+        Interval(float, 0, 1, closed="both", noun="fraction"),
+        help="cross-entropy with targets (1 - E) one-hot + E / classes [0]",
+        group="training",
+        metavar="E",
+    ),
+    # Weight averaging (mytorch.weight_averaging): validation, the test report and
+    # model.npz use the averaged weights.
+    Setting(
+        "ema",
+        None,
+        NoneOr(Interval(float, 0, 1, closed="left", noun="decay")),
+        help="average the weights after every step: avg = DECAY avg + (1 - DECAY) w",
+        group="training",
+        metavar="DECAY",
+    ),
+    Setting(
+        "swa_start",
+        None,
+        NoneOr(Interval(int, 1, None, noun="epoch")),
+        help="stochastic weight averaging: the mean of the weights after each epoch from EPOCH",
+        group="training",
+        metavar="EPOCH",
+    ),
     Setting(
         "max_grad_norm",
         None,
@@ -400,6 +414,13 @@ class TrainConfig:
     preprocess: str = _default("preprocess")
     pca_components: int | None = _default("pca_components")
     input_noise: float = _default("input_noise")
+    augment_shift: int = _default("augment_shift")
+    augment_flip: float = _default("augment_flip")
+    augment_erase: float = _default("augment_erase")
+    image_shape: list[int] | None = _default("image_shape")
+    label_smoothing: float = _default("label_smoothing")
+    ema: float | None = _default("ema")
+    swa_start: int | None = _default("swa_start")
     max_grad_norm: float | None = _default("max_grad_norm")
     early_stopping: int | None = _default("early_stopping")
     class_weight: str | None = _default("class_weight")
@@ -434,4 +455,18 @@ class TrainConfig:
             value = getattr(self, setting.name)
             if not setting.constraint.is_satisfied_by(value):
                 raise setting.error(value)
+        self._check_combinations()
         return self
+
+    def _check_combinations(self) -> None:
+        if self.image_shape is not None and len(self.image_shape) != 2:
+            raise ValueError(
+                "mytorch train: --image-shape expected two numbers (height width), "
+                f"got {list(self.image_shape)}"
+            )
+        if self.ema is not None and self.swa_start is not None:
+            raise ValueError("mytorch train: --ema and --swa-start: choose one way to average")
+        if self.early_stopping and (self.ema is not None or self.swa_start is not None):
+            raise ValueError(  # it would keep the training weights of the best average's epoch
+                "mytorch train: --early-stopping with --ema or --swa-start: choose one"
+            )

@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from mytorch.validation import check_float_array, check_number, check_positive_int, quiet_underflow
+from mytorch.underflow import quiet_underflow
+from mytorch.validation import check_float_array, check_number, check_positive_int
 
 
 def _check_input(transformer: Any, method: str, X: Any, fitted: bool) -> np.ndarray:

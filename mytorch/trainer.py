@@ -14,37 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from mytorch import validation
 from mytorch.callbacks import Callback, EarlyStopping, History
 from mytorch.compiled_training import CompiledTraining
 from mytorch.data import DataLoader
 from mytorch.divergence import DivergenceGuards, TrainingDivergedError
 from mytorch.nn.loss import Loss
+from mytorch.nn.loss.base import count_errors_of, loss_counts_errors
 from mytorch.sample_weight import SampleWeighting, weighted_loss
+from mytorch.underflow import quiet_underflow
 from mytorch.validation import NonFiniteError, check_number, check_positive_int, check_rng
 
 __all__ = ["Callback", "EarlyStopping", "History", "Trainer", "TrainingDivergedError", "fit"]
-
-
-def _is_classification(criterion: Any, y: np.ndarray) -> bool:
-    """Whether errors can be counted, as the loss says (``Loss.counts_errors``)."""
-    asks = getattr(criterion, "counts_errors", None)
-    if asks is not None:
-        return asks(y)
-    if y.dtype.kind in "iu":
-        return True
-    return getattr(criterion, "classification", False) and y.ndim == 2
-
-
-def _count_errors(
-    criterion: Any, output: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
-) -> float:
-    """Misclassified samples, as the loss counts them (arg-max, the hinge's sign); with
-    ``weight`` (B,), the sum of their weights."""
-    count = getattr(criterion, "count_errors", None)
-    if count is not None:
-        return count(output, y, weight)
-    return Loss.count_errors(criterion, output, y, weight)
 
 
 class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
@@ -329,7 +309,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
         return float(getattr(self.model, "lr", np.nan))
 
     # ------------------------------------------------------------ loops
-    @validation.quiet_underflow.wrap
+    @quiet_underflow.wrap
     def evaluate(
         self, X: np.ndarray, y: np.ndarray, batch_size: int = 256, sample_weight: Any = None
     ) -> tuple[float, float]:
@@ -337,17 +317,17 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
         (weighted means with ``sample_weight``, shape (N,), as scikit-learn's scores)."""
         self.set_training(False)
         loss_total, errors = 0.0, 0.0
-        classify = _is_classification(self.criterion, y)
+        classify = loss_counts_errors(self.criterion, y)
         loader = DataLoader(X, y, batch_size=batch_size)
         batches, total = self.weighted_batches(loader, sample_weight, "evaluation_step")
         for xb, yb, *weight in batches:
             output, loss = self.evaluation_step(xb, yb, *weight)
             loss_total += loss
             if classify:
-                errors += _count_errors(self.criterion, output, yb, *weight)
+                errors += count_errors_of(self.criterion, output, yb, *weight)
         return loss_total / total, (errors / total if classify else np.nan)
 
-    @validation.quiet_underflow.wrap
+    @quiet_underflow.wrap
     def fit(
         self,
         X: np.ndarray,
@@ -396,7 +376,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
             shuffle=shuffle,
             rng=self.rng if shuffle_rng is None else shuffle_rng,
         )
-        classify = _is_classification(self.criterion, y)
+        classify = loss_counts_errors(self.criterion, y)
         batches, _ = self.weighted_batches(loader, sample_weight, "training_step")
         step, whole_epochs = self._compiled_step(X, y, progress, shuffle_rng, sample_weight)
         self.stop_training = False
@@ -416,10 +396,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
                 "lr": lr,
             }
             if validation is not None:
-                X_val, y_val, weight_val = validation
-                logs["val_loss"], logs["val_error"] = self.evaluate(
-                    X_val, y_val, sample_weight=weight_val
-                )
+                logs["val_loss"], logs["val_error"] = self._validate(validation)
             logs["seconds"] = time.perf_counter() - started
             self.history.append(logs)
             if self.schedule_interval == "epoch":
@@ -431,6 +408,18 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
                 break
         self._end_callbacks()
         return self.history
+
+    def _validate(self, val_data: tuple[Any, Any, Any]) -> tuple[float, float]:
+        """The epoch's (loss, error) on ``(X, y, sample weight or None)``, inside the
+        validation hooks."""
+        X_val, y_val, weight_val = val_data
+        for callback in self.callbacks:
+            callback.on_validation_begin(self)
+        try:
+            return self.evaluate(X_val, y_val, sample_weight=weight_val)
+        finally:
+            for callback in reversed(self.callbacks):
+                callback.on_validation_end(self)
 
     def _step_scheduler(self, logs: dict[str, float]) -> None:
         if self.scheduler is None:
@@ -464,7 +453,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
             loss_total += loss
             seen += float(weight[0].sum()) if weight else len(xb)
             if classify:
-                errors += _count_errors(self.criterion, output, yb, *weight)
+                errors += count_errors_of(self.criterion, output, yb, *weight)
             if self.scheduler is not None and self.schedule_interval == "step":
                 self.scheduler.step()
             for callback in self.callbacks:

@@ -30,7 +30,11 @@ PACKAGE = ROOT / "mytorch"
 #: group (the same row). Rows of one tier may not import each other. The first matching
 #: prefix decides a module's row, so more specific prefixes come first.
 TIERS: list[tuple[str, int, tuple[str, ...]]] = [
-    ("basics", 0, ("mytorch.version", "mytorch.validation", "mytorch._aliases")),
+    (
+        "basics",
+        0,
+        ("mytorch.version", "mytorch.validation", "mytorch.underflow", "mytorch._aliases"),
+    ),
     ("course import hook", 0, ("mytorch._course_import",)),
     ("layer kernels", 1, ("mytorch.nn.kernels", "mytorch.nn.functional")),
     ("optimiser kernels", 1, ("mytorch.optim.kernels",)),
@@ -57,6 +61,7 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
             "mytorch.compiled_training",
             "mytorch.divergence",
             "mytorch.sample_weight",
+            "mytorch.weight_averaging",
         ),
     ),
     (
@@ -74,6 +79,7 @@ TIERS: list[tuple[str, int, tuple[str, ...]]] = [
             "mytorch.toy_config",
             "mytorch.constraints",
             "mytorch.choices",
+            "mytorch.setting",
         ),
     ),
     ("workflows", 8, ("mytorch.workflows",)),
@@ -309,6 +315,7 @@ NO_TYPE_TESTS = (
     "mytorch.nn.sequential",
     "mytorch.trainer",
     "mytorch.callbacks",
+    "mytorch.weight_averaging",
     "mytorch.tools",
     "mytorch.workflows",
     "mytorch.integrations",

@@ -325,6 +325,17 @@ RESUME_SETTINGS = {
         "--schedule-interval",
         "step",
     ],
+    # The blobs' 8 features as 2 x 4 images: the augmentation draws from the trainer's
+    # generator, the averages are in the checkpoint.
+    "augment-ema-label-smoothing": [
+        *("--optimizer", "adam", "--lr", "0.01", "--label-smoothing", "0.1", "--ema", "0.9"),
+        *("--augment-shift", "1", "--augment-flip", "0.5", "--augment-erase", "0.5"),
+        *("--image-shape", "2", "4"),
+    ],
+    "swa": [
+        *("--optimizer", "adam", "--lr", "0.01", "--schedule", "exponential"),
+        *("--swa-start", "2"),
+    ],
 }
 
 
@@ -548,6 +559,53 @@ def test_torch_comparison_builds_the_same_network(name):
         weight = script.build_model(config, 784, 10)[0].weight.detach()
         assert abs(float(weight.std()) - 1.0) < 0.02
         assert torch.count_nonzero(script.build_model(config, 784, 10)[0].bias) == 0
+
+
+def test_torch_comparison_augments_as_torchvision_and_mytorch_do():
+    """The PyTorch script's augmentation: each image shifted by a whole number of pixels
+    in [-K, K] with black filled in, mirrored, or with one black rectangle."""
+    import importlib.util
+
+    import torch
+
+    from mytorch.augmentation import RandomHorizontalFlip
+
+    root = os.path.join(os.path.dirname(__file__), "..", "examples")
+    spec = importlib.util.spec_from_file_location(
+        "torch_fashion_mnist", os.path.join(root, "torch_fashion_mnist.py")
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    images = np.random.default_rng(0).uniform(0.1, 1.0, (300, 6, 6)).astype(np.float32)
+    rows = torch.from_numpy(images.reshape(300, 36))
+    generator = torch.Generator().manual_seed(0)
+
+    def augment(**settings):
+        config = TrainConfig(**settings)
+        return script.Augment(config, 36, generator)(rows).numpy().reshape(300, 6, 6)
+
+    shifted = augment(augment_shift=1)
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    offsets = set()
+    for image, original in zip(shifted, padded, strict=True):
+        matches = [
+            (dy, dx)
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if np.array_equal(image, original[1 - dy : 7 - dy, 1 - dx : 7 - dx])
+        ]
+        assert len(matches) == 1
+        offsets.add(matches[0])
+    assert len(offsets) == 9
+    flipped = augment(augment_flip=1.0)
+    mytorch_flip = RandomHorizontalFlip(1.0)(images.reshape(300, 36), np.random.default_rng(0))
+    np.testing.assert_array_equal(flipped.reshape(300, 36), mytorch_flip)
+    erased = augment(augment_erase=1.0)
+    for image, original in zip(erased, images, strict=True):
+        changed = np.argwhere(image != original)
+        assert (image[image != original] == 0).all() and len(changed) >= 1
+        (top, left), (bottom, right) = changed.min(axis=0), changed.max(axis=0)
+        assert len(changed) == (bottom - top + 1) * (right - left + 1)  # a rectangle
 
 
 # ------------------------------------------------------------------ errors and help

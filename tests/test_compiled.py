@@ -163,6 +163,10 @@ LOSSES = {
     "CrossEntropyLoss-mean": (nn.CrossEntropyLoss, "classes"),
     "CrossEntropyLoss-sum": (lambda: nn.CrossEntropyLoss(reduction="sum"), "classes"),
     "CrossEntropyLoss-probabilities": (nn.CrossEntropyLoss, "probabilities"),
+    "CrossEntropyLoss-label-smoothing": (
+        lambda: nn.CrossEntropyLoss(label_smoothing=0.1),
+        "classes",
+    ),
     "MSELoss-mean": (nn.MSELoss, "values"),
     "MSELoss-sum": (lambda: nn.MSELoss(reduction="sum"), "values"),
     "BCEWithLogitsLoss": (nn.BCEWithLogitsLoss, "binary"),

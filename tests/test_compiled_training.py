@@ -108,6 +108,29 @@ def test_input_noise_and_a_progress_bar_train_batch_by_batch_compiled():
     assert trainer.plan(X, y) == "compiled (numba, whole epochs)"
 
 
+def test_label_smoothing_trains_batch_by_batch_compiled_as_the_reference(close):
+    """The compiled step runs the smoothed loss by its own code; the whole compiled epoch,
+    whose loss is the plain softmax cross-entropy, is not used."""
+    X, y = _data()
+    runs = []
+    for compiled in (False, "auto"):
+        model = _model()
+        trainer = Trainer(
+            model,
+            nn.CrossEntropyLoss(label_smoothing=0.2),
+            optim.Adam(model.parameters(), lr=0.01),
+            rng=3,
+            compiled=compiled,
+        )
+        trainer.fit(X, y, epochs=3, batch_size=16)
+        runs.append(trainer)
+    reference, ours = runs
+    assert ours.compiled_status == "compiled (numba)"
+    for key, value in reference.model.state_dict().items():
+        close(ours.model.state_dict()[key], value, key, tol=1e-12)
+    close(ours.history.train_loss, reference.history.train_loss, "train_loss", tol=1e-12)
+
+
 def test_a_course_layer_or_a_patched_backward_means_the_reference_loop():
     from mytorch.linear import Linear as CourseLinear
 

@@ -71,6 +71,13 @@ VALID = {
     "tensorboard": ("runs/tb", ["runs/tb"]),
     "reference_loop": (True, []),
     "class_weight": ("balanced", ["balanced"]),
+    "augment_shift": (2, ["2"]),
+    "augment_flip": (0.5, ["0.5"]),
+    "augment_erase": (0.25, ["0.25"]),
+    "image_shape": ([28, 28], ["28", "28"]),
+    "label_smoothing": (0.1, ["0.1"]),
+    "ema": (0.999, ["0.999"]),
+    "swa_start": (10, ["10"]),
 }
 
 
@@ -154,12 +161,33 @@ def test_choices_of_the_flags_are_the_name_tables():
         ("dataset", 5, "--dataset expected a string, got 5"),
         ("data_dir", 5, "--data-dir expected a string, got 5"),
         ("class_weight", "equal", "--class-weight expected one of ('balanced',), got 'equal'"),
+        ("augment_shift", -1, "--augment-shift expected a non-negative number of pixels, got -1"),
+        ("augment_flip", 1.5, "--augment-flip expected a probability in [0, 1], got 1.5"),
+        ("augment_erase", -0.1, "--augment-erase expected a probability in [0, 1], got -0.1"),
+        ("image_shape", [28, 0], "--image-shape expected a list of positive integers"),
+        ("image_shape", [784], "--image-shape expected two numbers (height width), got [784]"),
+        ("label_smoothing", 1.1, "--label-smoothing expected a fraction in [0, 1], got 1.1"),
+        ("ema", 1.0, "--ema expected a decay in [0, 1), got 1.0"),
+        ("swa_start", 0, "--swa-start expected a positive epoch, got 0"),
     ],
 )
 def test_validate_names_the_flag_what_it_expected_and_what_came(name, bad, message):
     with pytest.raises(ValueError) as info:
         TrainConfig(**{name: bad}).validate()
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"ema": 0.99, "swa_start": 3}, "--ema and --swa-start: choose one way to average"),
+        ({"ema": 0.99, "early_stopping": 2}, "--early-stopping with --ema or --swa-start"),
+        ({"swa_start": 5, "early_stopping": 2}, "--early-stopping with --ema or --swa-start"),
+    ],
+)
+def test_validate_refuses_settings_that_do_not_go_together(settings, message):
+    with pytest.raises(ValueError, match=f"^mytorch train: {message}"):
+        TrainConfig(**settings).validate()
 
 
 # ------------------------------------------------------------------ the constraints
@@ -355,11 +383,16 @@ SHARED_REFUSALS = [
 
 def test_each_estimator_parameter_uses_its_settings_constraint():
     pytest.importorskip("sklearn")
-    from mytorch.integrations.sklearn._params import PARAMETER_CONSTRAINTS, SETTING_OF
+    from mytorch.integrations.sklearn._params import (
+        CLASSIFIER_CONSTRAINTS,
+        PARAMETER_CONSTRAINTS,
+        SETTING_OF,
+    )
 
+    constraints = {**PARAMETER_CONSTRAINTS, **CLASSIFIER_CONSTRAINTS}
     for parameter, setting in SETTING_OF.items():
         if parameter != "activation":  # widened by scikit-learn's alias "logistic"
-            assert PARAMETER_CONSTRAINTS[parameter] is SETTINGS[setting].constraint, parameter
+            assert constraints[parameter] is SETTINGS[setting].constraint, parameter
     widened = PARAMETER_CONSTRAINTS["activation"]
     assert set(widened.choices) == {*ACTIVATIONS, "logistic"}
 

@@ -1,6 +1,6 @@
 """No library function raises on a benign floating-point underflow when the user has set
 ``np.seterr(all="raise")``: MyTorch's own numerics run with underflow ignored
-(``mytorch.validation.quiet_underflow``), while NaN and inf are reported as before."""
+(``mytorch.underflow.quiet_underflow``), while NaN and inf are reported as before."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from mytorch.compiled import compile_predict, compile_step
 from mytorch.nn.parameter import Parameter
 from mytorch.nn.utils import clip_grad_norm_
 from mytorch.trainer import Trainer, TrainingDivergedError
-from mytorch.validation import NonFiniteError, quiet_underflow
+from mytorch.underflow import quiet_underflow
+from mytorch.validation import NonFiniteError
 
 ALL_RAISE = {"divide": "raise", "over": "raise", "under": "raise", "invalid": "raise"}
 
@@ -164,7 +165,7 @@ def test_under_numpy_default_underflow_setting_no_errstate_is_entered(monkeypatc
 
 
 def test_a_changed_error_state_is_seen_at_once_and_the_cache_stays_small():
-    from mytorch import validation
+    from mytorch import underflow
 
     def underflows(x):
         return np.exp(x)
@@ -177,4 +178,4 @@ def test_a_changed_error_state_is_seen_at_once_and_the_cache_stays_small():
             assert quiet(-1e4) == 0.0
             with pytest.raises(FloatingPointError):
                 underflows(-1e4)
-    assert len(validation._UNDERFLOW_IGNORED) <= 64
+    assert len(underflow._UNDERFLOW_IGNORED) <= 64

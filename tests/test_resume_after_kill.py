@@ -71,6 +71,18 @@ COMBINATIONS = {
     ],
     "input-noise-clipping": ["--input-noise", "0.3", "--max-grad-norm", "0.5", "--lr", "0.1"],
     "diagnostics-tensorboard": ["--diagnostics", "--tensorboard", "--dropout", "0.1"],
+    # The digits are 8 x 8 images: shifted, flipped and erased from the trainer's
+    # generator; the EMA's arrays are in the checkpoint.
+    "augmentation-ema-label-smoothing": [
+        *("--augment-shift", "1", "--augment-flip", "0.5", "--augment-erase", "0.5"),
+        *("--label-smoothing", "0.1", "--ema", "0.95", "--batch-norm", "--dropout", "0.2"),
+        *("--optimizer", "adam", "--lr", "0.01", "--schedule", "cosine"),
+    ],
+    # SWA recomputes the batch-norm statistics with dropout on: its random state too.
+    "augmentation-swa": [
+        *("--augment-shift", "1", "--swa-start", "5", "--batch-norm", "--dropout", "0.2"),
+        *("--optimizer", "adam", "--lr", "0.01"),
+    ],
     "all-at-once": [
         "--early-stopping",
         "4",

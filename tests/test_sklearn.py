@@ -68,7 +68,14 @@ def _expected_failed_checks(estimator) -> dict[str, str]:
     [
         MLPClassifier(**SMALL),
         MLPRegressor(**SMALL),
-        MLPClassifier(**SMALL, dtype="float32", batch_norm=True, dropout=0.1, early_stopping=True),
+        MLPClassifier(
+            **SMALL,
+            dtype="float32",
+            batch_norm=True,
+            dropout=0.1,
+            early_stopping=True,
+            label_smoothing=0.1,
+        ),
         MLPRegressor(**SMALL, dtype="float32", activation="tanh", schedule="cosine"),
         MLPClassifier(**SMALL, loss="hinge"),
     ],
@@ -216,10 +223,36 @@ def test_invalid_parameters_are_reported_by_fit_not_init():
         ({"dropout": 1.0}, "dropout"),
         ({"batch_size": 0}, "batch_size"),
         ({"dtype": "int32"}, "dtype"),
+        ({"label_smoothing": 1.5}, "label_smoothing"),
     ]:
         clf = MLPClassifier(**params)  # no error here: sklearn validates in fit
         with pytest.raises(ValueError, match=rf"MLPClassifier: expected {name}"):
             clf.fit(X, y)
+
+
+def test_label_smoothing_with_the_hinge_loss_is_refused():
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    clf = MLPClassifier(loss="hinge", label_smoothing=0.1)
+    with pytest.raises(ValueError, match=r"label_smoothing=0.1 needs loss='log_loss'"):
+        clf.fit(X, y)
+
+
+def test_label_smoothing_trains_the_classifier_on_torchs_smoothed_cross_entropy(digits, close):
+    import torch
+
+    X_train, _, y_train, _ = digits
+    options = {"hidden_layer_sizes": (16,), "batch_size": len(X_train), "random_state": 0}
+    clf = MLPClassifier(**options, label_smoothing=0.2, max_iter=1, shuffle=False)
+    clf.fit(X_train, y_train)
+    # The first epoch is one full batch: its loss is the initial network's.
+    start = MLPClassifier(**options)
+    start._start(X_train.shape[1], 10)
+    logits = torch.from_numpy(start.model_(X_train))
+    expected = torch.nn.functional.cross_entropy(
+        logits, torch.from_numpy(y_train), label_smoothing=0.2
+    )
+    close(clf.loss_curve_[0], expected, "smoothed loss", tol=1e-12)
+    assert "label_smoothing" not in MLPRegressor().get_params()
 
 
 def test_batch_norm_never_trains_on_a_last_batch_of_one_sample():

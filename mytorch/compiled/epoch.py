@@ -22,8 +22,11 @@ __all__ = ["compiled_epoch", "plain_layers"]
 def plain_layers(step: Any) -> list[tuple[Any, int]] | None:
     """[(Linear, activation code), ...] when the whole epoch can run compiled: Linear
     layers each followed by at most a fused activation, ending with a Linear, the
-    softmax cross-entropy; else None."""
+    softmax cross-entropy (without label smoothing, which the step runs by the loss's
+    own code, batch by batch); else None."""
     if step.backend != "numba" or step._plan.loss != "CrossEntropyLoss":
+        return None
+    if getattr(step.criterion, "label_smoothing", 0.0):
         return None
     from mytorch.compiled.numba_loops import ACTIVATION_CODES
 

@@ -145,6 +145,7 @@ class _Picture:
         self.training = [m.training for m in self.modules]
         self.groups = _groups(optimizer)
         self.criterion, self.reduction = criterion, getattr(criterion, "reduction", None)
+        self.label_smoothing = getattr(criterion, "label_smoothing", None)
 
     def matches(self, model: Module, criterion: Any, optimizer: Any) -> bool:
         if self.modules[0] is not model or criterion is not self.criterion:
@@ -166,6 +167,7 @@ class _Picture:
             all(p.data is data for p, data in self.data)
             and self.groups == _groups(optimizer)
             and getattr(criterion, "reduction", None) == self.reduction
+            and getattr(criterion, "label_smoothing", None) == self.label_smoothing
         )
 
 
@@ -237,8 +239,6 @@ def _loss_kind(criterion: Any) -> str:
         raise Unsupported(f"{name} with weight has no compiled form")
     if getattr(criterion, "pos_weight", None) is not None:
         raise Unsupported(f"{name} with pos_weight has no compiled form")
-    if getattr(criterion, "label_smoothing", 0.0):
-        raise Unsupported(f"{name} with label_smoothing has no compiled form")
     return name
 
 

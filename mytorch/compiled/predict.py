@@ -21,7 +21,8 @@ import numpy as np
 from mytorch.compiled.kernels import for_backend
 from mytorch.compiled.plan import Unsupported, chain_of
 from mytorch.nn.module import Module
-from mytorch.validation import assume_finite, check_float_array, quiet_underflow
+from mytorch.underflow import quiet_underflow
+from mytorch.validation import assume_finite, check_float_array
 
 __all__ = ["Predictor"]
 

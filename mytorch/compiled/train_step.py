@@ -33,13 +33,13 @@ from mytorch.compiled.plan import NotFinite, Plan, make_plan
 from mytorch.nn.kernels import batch_sum, weight_gradient
 from mytorch.optim.kernels.threaded import for_each_chunk
 from mytorch.optim.optimizer import gradient_with_decay
+from mytorch.underflow import quiet_underflow
 from mytorch.validation import (
     assume_finite,
     check_class_indices,
     check_float_array,
     check_positive_int,
     check_rng,
-    quiet_underflow,
 )
 
 __all__ = ["TrainStep"]

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from mytorch.nn.parameter import Parameter
-from mytorch.validation import check_dtype, quiet_underflow
+from mytorch.underflow import quiet_underflow
+from mytorch.validation import check_dtype
 
 
 class Module:
@@ -22,7 +23,7 @@ class Module:
     attributes are registered, so ``parameters()``, ``state_dict()``, ``train()``,
     ``eval()`` and ``to(dtype)`` walk the whole tree. A subclass's ``forward``,
     ``backward`` and ``derivative`` run with floating-point underflow
-    ignored (:class:`mytorch.validation.quiet_underflow`), whatever ``np.seterr`` says.
+    ignored (:class:`mytorch.underflow.quiet_underflow`), whatever ``np.seterr`` says.
 
     Attributes
     ----------
@@ -37,7 +38,7 @@ class Module:
     ['0.weight', '0.bias']
     """
 
-    #: The methods a subclass defines that run inside ``validation.quiet_underflow``
+    #: The methods a subclass defines that run inside ``underflow.quiet_underflow``
     #: (wrapped once, when the subclass is defined): a result too small for the dtype
     #: rounds to 0 as NumPy's default has it, even under ``np.seterr(all="raise")``.
     _NUMERIC_METHODS = ("forward", "backward", "derivative")

@@ -18,7 +18,8 @@ import numpy as np
 
 from mytorch.nn.parameter import Parameter
 from mytorch.optim.kernels.threaded import for_each_chunk
-from mytorch.validation import check_number, quiet_underflow
+from mytorch.underflow import quiet_underflow
+from mytorch.validation import check_number
 
 ParamsT = Iterable[Parameter] | Iterable[dict[str, Any]]
 

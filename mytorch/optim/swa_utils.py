@@ -104,6 +104,8 @@ class AveragedModel(Module):
     (``module.0.weight``, ..., ``n_averaged``).
     """
 
+    n_averaged: np.ndarray  # a buffer (registered in __init__), declared for type checkers
+
     def __init__(
         self,
         model: Module,

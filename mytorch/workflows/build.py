@@ -15,7 +15,7 @@ import numpy as np
 from mytorch import nn, optim, preprocessing
 from mytorch.config import ACTIVATIONS, TrainConfig
 from mytorch.nn import init, registry
-from mytorch.validation import quiet_underflow
+from mytorch.underflow import quiet_underflow
 
 __all__ = [
     "apply_scaling",

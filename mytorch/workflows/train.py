@@ -35,7 +35,9 @@ from mytorch.sample_weight import balanced_class_weights
 from mytorch.serialization import load_checkpoint, save
 from mytorch.trainer import Callback, EarlyStopping, Trainer, TrainingDivergedError
 from mytorch.version import __version__
+from mytorch.weight_averaging import ExponentialMovingAverage, StochasticWeightAveraging
 from mytorch.workflows import report
+from mytorch.workflows.batch_augmentation import build_augmentation
 from mytorch.workflows.build import (
     apply_scaling,
     build_model,
@@ -158,14 +160,17 @@ def _train(
     steps_per_epoch = -(-len(X_train) // config.batch_size)
     scheduler = build_scheduler(config, optimizer, steps_per_epoch=steps_per_epoch)
     title = f"{data.name}: {report.describe(config)}"
-    callbacks = _callbacks(config, out, scaling, X_val, title, stream)
+    augment = build_augmentation(config, X_train.shape[1], scaling)
+    averaging = _averaging(config, X_train)
+    callbacks = _callbacks(config, out, scaling, averaging, X_val, title, stream)
     trainer = Trainer(
         model,
-        nn.CrossEntropyLoss(),
+        nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
         optimizer,
         scheduler=scheduler,
         schedule_interval=config.schedule_interval,
         callbacks=callbacks,
+        augment=augment,
         input_noise=config.input_noise,
         max_grad_norm=config.max_grad_norm,
         rng=config.seed,
@@ -186,6 +191,14 @@ def _train(
     sample_weight, val_data = _class_weights(config, y_train, (X_val, y_val))
     plan = trainer.plan(X_train, y_train, progress=progress_bar, sample_weight=sample_weight)
     print(f"training: {plan}", file=stream)
+    if augment is not None:
+        print(f"augmentation of the training batches: {augment!r}", file=stream)
+    if averaging is not None:
+        print(
+            f"weight averaging: {averaging!r}; validation, the test report and model.npz "
+            "use the averaged weights",
+            file=stream,
+        )
     started = time.perf_counter()
     try:
         if remaining > 0:
@@ -274,18 +287,31 @@ def _tensorboard_dir(config: TrainConfig, out: Path) -> Path:
     return out / "tensorboard" if config.tensorboard is True else Path(config.tensorboard)
 
 
+def _averaging(config: TrainConfig, X_train: np.ndarray) -> Callback | None:
+    """The weight averaging of ``--ema`` or ``--swa-start``, or None."""
+    if config.ema is not None:
+        return ExponentialMovingAverage(config.ema)
+    if config.swa_start is not None:
+        bn_data = X_train if config.batch_norm else None  # update_bn's pass, over the data
+        return StochasticWeightAveraging(config.swa_start, bn_data, config.batch_size)
+    return None
+
+
 def _callbacks(
     config: TrainConfig,
     out: Path,
     scaling: Any,
+    averaging: Callback | None,
     X_val: np.ndarray,
     title: str,
     stream: Any,
 ) -> list[Callback]:
     """The run's callbacks, in the order they run after each epoch.
 
-    Early stopping decides before the checkpoint saves its decision; TensorBoard writes
-    before the checkpoint, so that what a killed run wrote past its checkpoint is
+    Weight averaging folds the epoch in (SWA without validation data) before the
+    checkpoint saves it; early stopping decides before the checkpoint saves its
+    decision; TensorBoard writes before the checkpoint, so that what a killed run wrote
+    past its checkpoint is
     hidden by the resumed run's purge marker; the live files follow the checkpoint and
     so show no epoch that a resumed run would not keep.
     """
@@ -294,6 +320,8 @@ def _callbacks(
         from mytorch.tools.diagnostics import Diagnostics
 
         callbacks.append(Diagnostics())
+    if averaging is not None:
+        callbacks.append(averaging)
     if config.early_stopping:
         callbacks.append(EarlyStopping(patience=config.early_stopping))
     if config.tensorboard:

@@ -60,6 +60,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         weighs 1). 'balanced' weighs class c by n_samples / (n_classes * n_c), from the
         (weighted) counts of ``y`` in ``fit``, so that every class weighs the same in
         total; ``partial_fit`` refuses it (one call's counts are not the data's).
+    label_smoothing : float, default=0.0
+        In [0, 1]: train against targets mixed with the uniform distribution,
+        ``(1 - label_smoothing) one_hot + label_smoothing / n_classes``
+        (``nn.CrossEntropyLoss(label_smoothing=...)``, PyTorch's); the loss curves are
+        of this smoothed cross-entropy. Not with ``loss='hinge'``.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -104,7 +110,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     _LOSSES = ("log_loss", "hinge")
 
     def _criterion(self) -> CrossEntropyLoss | HingeLoss:
-        return HingeLoss() if self._loss() == "hinge" else CrossEntropyLoss()
+        smoothing = float(check_param(self, "label_smoothing"))
+        if self._loss() != "hinge":
+            return CrossEntropyLoss(label_smoothing=smoothing)
+        if smoothing:
+            raise ValueError(
+                f"{type(self).__name__}: label_smoothing={smoothing} needs loss='log_loss' "
+                "(it smooths the softmax's targets; the hinge loss has labels -1 / +1)"
+            )
+        return HingeLoss()
 
     def __init__(
         self,
@@ -131,6 +145,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dtype: Any = "float64",
         compiled: bool = True,
         class_weight: Any = None,
+        label_smoothing: float = 0.0,
     ) -> None:
         # scikit-learn reads the parameters from this signature: all of them are here.
         super().__init__(
@@ -157,10 +172,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             compiled=compiled,
         )
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
 
     def _check_params(self) -> None:
         super()._check_params()
         check_param(self, "class_weight")
+        check_param(self, "label_smoothing")
 
     def _sample_weight(
         self, X: np.ndarray, target: np.ndarray, sample_weight: Any, partial: bool

@@ -50,6 +50,7 @@ SETTING_OF = {
     "batch_size": "batch_size",
     "validation_fraction": "val_fraction",
     "dtype": "dtype",
+    "label_smoothing": "label_smoothing",
 }
 
 
@@ -114,6 +115,7 @@ class ClassWeights(Constraint):
 #: The classifier's own parameters (the regressor has none of them).
 CLASSIFIER_CONSTRAINTS: dict[str, Constraint] = {
     "class_weight": ClassWeights(SETTINGS["class_weight"].constraint),
+    "label_smoothing": _of("label_smoothing"),
 }
 
 

@@ -211,3 +211,25 @@ def tally_errors(wrong: np.ndarray, weight: np.ndarray | None) -> float:
     if weight is None:
         return int(np.count_nonzero(wrong))
     return float(np.sum(weight[wrong]))
+
+
+def loss_counts_errors(criterion: Any, y: np.ndarray) -> bool:
+    """Whether errors can be counted for targets ``y``, as the loss says
+    (``Loss.counts_errors``); for another criterion, integer labels or one-hot rows."""
+    asks = getattr(criterion, "counts_errors", None)
+    if asks is not None:
+        return asks(y)
+    if y.dtype.kind in "iu":
+        return True
+    return getattr(criterion, "classification", False) and y.ndim == 2
+
+
+def count_errors_of(
+    criterion: Any, output: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+) -> float:
+    """Misclassified samples, as the loss counts them (arg-max, the hinge's sign); with
+    ``weight`` (B,), the sum of their weights. Another criterion counts arg-max errors."""
+    count = getattr(criterion, "count_errors", None)
+    if count is not None:
+        return count(output, y, weight)
+    return Loss.count_errors(criterion, output, y, weight)

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from mytorch.nn.parameter import Parameter
-from mytorch.validation import check_number, quiet_underflow
+from mytorch.underflow import quiet_underflow
+from mytorch.validation import check_number
 
 
 def _gradients(parameters: Parameter | Iterable[Parameter], where: str) -> list[np.ndarray]:
