@@ -12,15 +12,16 @@ validation accuracy of the last epoch. Three steps, each writing committed JSON:
 ``final``
     Train ``examples/fashion_mnist_best.toml`` with seeds 0, 1 and 2 and record the
     test accuracy, the validation accuracy and the time of the whole command in
-    ``examples/fashion_mnist_best_results.json`` (``--torch`` adds PyTorch's runs of the
-    same recipe, by ``examples/torch_fashion_mnist.py``).
+    ``examples/fashion_mnist_best_results.json`` (``--libraries torch`` trains PyTorch's
+    twin of the recipe instead, by ``examples/torch_fashion_mnist.py``).
 ``table``
     Print the README's tables (the recipe, the ablation) from the two files.
 
 Usage (from the repository root)::
 
     python examples/fashion_mnist_best.py search --data-dir DIR [--only NAME ...]
-    python examples/fashion_mnist_best.py final --data-dir DIR [--torch]
+    python examples/fashion_mnist_best.py final --data-dir DIR [--libraries mytorch torch]
+        [--seeds 0 1 2]
     python examples/fashion_mnist_best.py table
 
 Runs go to ``runs/fashion_mnist_search/NAME`` and ``runs/fashion_mnist_best/seed-S``.
@@ -162,7 +163,10 @@ def _load(path: Path) -> dict:
 
 
 def _write(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    """Write ``data`` as JSON; atomically, so a stopped run never leaves half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(partial, path)
 
 
 def search(data_dir: str, only: list[str] | None) -> None:
@@ -193,28 +197,36 @@ def search(data_dir: str, only: list[str] | None) -> None:
         _write(SEARCH, records)  # after every run: a stopped search keeps what it did
 
 
-def final(data_dir: str, with_torch: bool) -> None:
-    """Train the recipe with each seed (and, with ``with_torch``, PyTorch's twin)."""
+def _record(library: str, seed: int, record: dict) -> None:
+    """Add one run to the results file (read again first: runs may train side by side)."""
     results = _load(RESULTS)
-    mytorch_runs = results.setdefault("mytorch", {})
-    for seed in SEEDS:
+    results.setdefault(library, {})[str(seed)] = record
+    _write(RESULTS, results)
+
+
+def final(data_dir: str, libraries: list[str], seeds: list[int]) -> None:
+    """Train the recipe with each seed, in MyTorch and/or PyTorch (``libraries``)."""
+    for seed in seeds if "mytorch" in libraries else ():
         out = ROOT / "runs" / "fashion_mnist_best" / f"seed-{seed}"
         print(f"== mytorch, seed {seed}", flush=True)
         run = _train(BEST, ["--seed", str(seed)], out, data_dir)
-        mytorch_runs[str(seed)] = {
-            "command": run["command"],
-            "test_accuracy": run["report"]["test_accuracy"],
-            "val_accuracy": 1 - run["metrics"]["val_error"][-1],
-            "train_seconds": run["report"]["train_seconds"],
-            "command_seconds": run["command_seconds"],
-            "load_before": run["load_before"],
-            "load_after": run["load_after"],
-        }
+        _record(
+            "mytorch",
+            seed,
+            {
+                "command": run["command"],
+                "test_accuracy": run["report"]["test_accuracy"],
+                "val_accuracy": 1 - run["metrics"]["val_error"][-1],
+                "train_seconds": run["report"]["train_seconds"],
+                "command_seconds": run["command_seconds"],
+                "load_before": run["load_before"],
+                "load_after": run["load_after"],
+                "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "all cores"),
+            },
+        )
         print(f"   test accuracy {run['report']['test_accuracy']:.2%}", flush=True)
-        _write(RESULTS, results)
-    if with_torch:
-        torch_runs = results.setdefault("torch", {})
-        for seed in SEEDS:
+    if "torch" in libraries:
+        for seed in seeds:
             print(f"== PyTorch, seed {seed}", flush=True)
             out = ROOT / "runs" / "fashion_mnist_best" / f"torch-seed-{seed}.json"
             load_before = os.getloadavg()
@@ -235,13 +247,17 @@ def final(data_dir: str, with_torch: bool) -> None:
                 check=True,
             )
             (run,) = json.loads(out.read_text())["runs"].values()
-            torch_runs[str(seed)] = {
-                **run,
-                "command_seconds": round(time.perf_counter() - started, 1),
-                "load_before": [round(v, 2) for v in load_before],
-                "load_after": [round(v, 2) for v in os.getloadavg()],
-            }
-            _write(RESULTS, results)
+            _record(
+                "torch",
+                seed,
+                {
+                    **run,
+                    "command_seconds": round(time.perf_counter() - started, 1),
+                    "load_before": [round(v, 2) for v in load_before],
+                    "load_after": [round(v, 2) for v in os.getloadavg()],
+                    "threads": os.environ.get("OMP_NUM_THREADS", "all cores"),
+                },
+            )
 
 
 def _mean_std(values: list[float]) -> str:
@@ -278,14 +294,23 @@ def main() -> None:
     parser.add_argument("step", choices=["search", "final", "table"])
     parser.add_argument("--data-dir", help="directory with the Fashion-MNIST IDX files")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these candidates only")
-    parser.add_argument("--torch", action="store_true", help="final: PyTorch's runs too")
+    parser.add_argument(
+        "--libraries",
+        nargs="+",
+        choices=["mytorch", "torch"],
+        default=["mytorch"],
+        help="final: which libraries train the recipe [mytorch]",
+    )
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=list(SEEDS), help="final: the seeds [0 1 2]"
+    )
     args = parser.parse_args()
     if args.step != "table" and not args.data_dir:
         parser.error(f"{args.step} needs --data-dir")
     if args.step == "search":
         search(args.data_dir, args.only)
     elif args.step == "final":
-        final(args.data_dir, args.torch)
+        final(args.data_dir, args.libraries, args.seeds)
     else:
         table()
 
