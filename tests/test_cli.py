@@ -528,14 +528,17 @@ def test_toml_config_without_a_table_header_works(data_dir, tmp_path):
     assert parsed.hidden == [4] and parsed.activation == "gelu" and parsed.epochs == 1
 
 
-@pytest.mark.parametrize("name", ["fashion_mnist.toml", "handout_mlp_fashion.toml"])
+EXAMPLE_CONFIGS = ["fashion_mnist.toml", "handout_mlp_fashion.toml", "fashion_mnist_best.toml"]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_CONFIGS)
 def test_example_configs_are_valid(name):
     path = os.path.join(os.path.dirname(__file__), "..", "examples", name)
     parsed = cli._train_config(cli._parser().parse_args(["train", "--config", path]))
     assert parsed.dataset == "fashion-mnist"
 
 
-@pytest.mark.parametrize("name", ["fashion_mnist.toml", "handout_mlp_fashion.toml"])
+@pytest.mark.parametrize("name", EXAMPLE_CONFIGS)
 def test_torch_comparison_builds_the_same_network(name):
     import importlib.util
 
