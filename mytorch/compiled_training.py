@@ -7,7 +7,29 @@ compiled epoch with the reference loop's guards.
 
 What a run's options do:
 
-==========================================  =================================="""
+==========================================  =========================================
+option                                      compiled step
+==========================================  =========================================
+input noise, augmentation, a progress bar,  batch by batch, compiled
+a scheduler stepped per update, a callback
+with ``on_step_end`` (weight averaging),
+label smoothing (the loss's own code)
+``shuffle_rng`` other than a Generator      batch by batch, compiled
+none of those, numba installed, a plain     the whole epoch in one compiled call
+network (Linear + Identity/Sigmoid/Tanh/
+ReLU), class-index targets
+gradient clipping (``max_grad_norm``)       reference loop (named in the status)
+a callback that watches every step          reference loop (``Diagnostics``)
+a subclass's own ``training_step``          reference loop (the course's trainer)
+a model, loss or optimiser with no          reference loop (the reason, e.g. course
+compiled form                               layers, class weights, RMSprop)
+targets equal to the loss's ignore_index    reference loop
+``sample_weight`` (class weights)           reference loop (named in the status)
+==========================================  =========================================
+
+A whole compiled epoch checks for NaN and inf at its end (the batch-by-batch modes
+before every update, as the reference loop does).
+"""
 
 from __future__ import annotations
 

@@ -389,8 +389,8 @@ class TrainConfig:
 
     The fields are the settings of :data:`SETTINGS` (their meaning is its help text), in
     the order ``config.json`` writes them. Build one from keywords, from
-    :func:`read_settings`, or from a saved ``config.json``; call :meth:`validate` before
-    use.
+    :func:`~mytorch.config_file.read_settings`, or from a saved ``config.json``; call
+    :meth:`validate` before use.
     """
 
     dataset: str = _default("dataset")

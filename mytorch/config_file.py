@@ -52,7 +52,7 @@ def read_settings(path: str | os.PathLike) -> dict[str, Any]:
 
     The settings are the ``[train]`` table, or the file's top level when it has none;
     keys may be written with dashes (``batch-size``) or underscores. The values are not
-    checked here: :meth:`TrainConfig.validate` does, after the flags are applied.
+    checked here: :meth:`~mytorch.config.TrainConfig.validate` does, after the flags are applied.
 
     Parameters
     ----------

@@ -22,8 +22,8 @@ class Setting:
     Attributes
     ----------
     name : str
-        The :class:`TrainConfig` field and TOML key (``batch_size``); the flag is the
-        same with dashes (``--batch-size``).
+        The :class:`~mytorch.config.TrainConfig` field and TOML key (``batch_size``); the
+        flag is the same with dashes (``--batch-size``).
     default : Any
         The value when neither a config file nor a flag gives one (a tuple stands for
         a list: the table is shared and must not change).

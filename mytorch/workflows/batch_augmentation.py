@@ -24,9 +24,7 @@ from mytorch.workflows.build import scaling_parts
 __all__ = ["build_augmentation"]
 
 
-def build_augmentation(
-    config: TrainConfig, n_features: int, scaling: dict[str, Any] | None = None
-) -> Any:
+def build_augmentation(config: TrainConfig, n_features: int, scaling: dict | None = None) -> Any:
     """The augmentation of the training batches the config asks for, or None.
 
     In the order torchvision's usual pipeline has them: a random shift
@@ -35,7 +33,7 @@ def build_augmentation(
     The shifted-in pixels and the erased rectangles are 0, the black background of
     MNIST-like images: with ``scaling`` (``--preprocess center`` or ``standardize``) the
     batch is taken back to pixel values for the augmentation and scaled again after it;
-    a whitened batch has no pixels to move (``pca-whiten``/``zca-whiten`` are refused).
+    a whitened batch has no pixels to move (``whiten-pca``/``whiten-zca`` are refused).
 
     Parameters
     ----------
@@ -44,7 +42,7 @@ def build_augmentation(
     n_features : int
         The length of each row (checked against the image shape here, before training).
     scaling : dict or None
-        As :func:`fit_scaling` returns it.
+        As :func:`~mytorch.workflows.build.fit_scaling` returns it.
 
     Returns
     -------
