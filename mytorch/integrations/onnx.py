@@ -399,7 +399,7 @@ def export(
     *,
     dtype: Any = np.float32,
     opset: int = DEFAULT_OPSET,
-    preprocessing: dict[str, Any] | None = None,
+    preprocessing: dict | None = None,
 ) -> onnx.ModelProto:
     """Write ``model``'s evaluation-mode computation to ``path`` as an ONNX model.
 
