@@ -48,13 +48,14 @@ __all__ = ["CompiledTraining"]
 class CompiledTraining:
     """The compiled-step part of :class:`mytorch.trainer.Trainer` (a base class of it).
 
-    It reads the trainer's ``compiled``, ``model``, ``criterion``, ``optimizer``,
+    It reads the trainer's ``compiled``, ``blas_threads``, ``model``, ``criterion``, ``optimizer``,
     ``max_grad_norm``, ``callbacks``, ``input_noise``, ``epoch``, ``step_count`` and its
     guards (``check_finite_loss``, ``check_finite_grads``, ``raise_diverged``).
     """
 
     if TYPE_CHECKING:  # what it reads of the trainer, declared for type checkers
         compiled: bool | str
+        blas_threads: str | int
         model: Any
         criterion: Any
         optimizer: Any
@@ -150,7 +151,7 @@ class CompiledTraining:
             made_for = (self.model, self.criterion, self.optimizer)
             try:
                 if self._step is None or self._made_for != made_for:
-                    self._step = compile_step(*made_for)
+                    self._step = compile_step(*made_for, blas_threads=self.blas_threads)
                     self._made_for = made_for
             except Unsupported as error:
                 reason = str(error)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mytorch.callbacks import Callback, EarlyStopping, History
+from mytorch.compiled.blas_threads import check_setting
 from mytorch.compiled_training import CompiledTraining
 from mytorch.data import DataLoader
 from mytorch.divergence import DivergenceGuards, TrainingDivergedError
@@ -63,6 +64,10 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
         qualifies ('auto', the default), never (False), or always (True: a run that does
         not qualify raises ``ValueError`` naming why). ``compiled_status`` says what
         ``fit`` did.
+    blas_threads : {'as set', 'fastest'} or int
+        The compiled step's BLAS threads (:func:`mytorch.compile_step`): as set (the
+        default: a seeded run repeats bit for bit), at most this many, or the faster of
+        the BLAS's threads and one, timed on the first steps.
 
     Notes
     -----
@@ -97,6 +102,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
         max_grad_norm: float | None = None,
         rng: np.random.Generator | int | None = None,
         compiled: bool | str = "auto",
+        blas_threads: str | int = "as set",
     ) -> None:
         if not (callable(model) and callable(getattr(model, "backward", None))):
             raise TypeError(
@@ -147,6 +153,7 @@ class Trainer(CompiledTraining, DivergenceGuards, SampleWeighting):
                 f"Trainer: expected compiled to be True, False or 'auto', got {compiled!r}"
             )
         self.compiled = compiled
+        self.blas_threads = check_setting(blas_threads, "Trainer")
         #: What the last ``fit`` trained with: "compiled (numpy)", "compiled (numba, whole
         #: epochs)" or "reference loop: <the reason>".
         self.compiled_status: str | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mytorch.compiled.blas_threads import check_setting
 from mytorch.compiled.plan import NotFinite, Unsupported
 from mytorch.compiled.predict import Predictor
 from mytorch.compiled.train_step import TrainStep
@@ -44,7 +45,14 @@ def _backend(backend: str, where: str) -> str:
     return backend
 
 
-def compile_step(model: Any, criterion: Any, optimizer: Any, *, backend: str = "auto") -> TrainStep:
+def compile_step(
+    model: Any,
+    criterion: Any,
+    optimizer: Any,
+    *,
+    backend: str = "auto",
+    blas_threads: str | int = "as set",
+) -> TrainStep:
     """Compile one training step of ``model`` with ``criterion`` and ``optimizer``.
 
     Parameters
@@ -60,6 +68,12 @@ def compile_step(model: Any, criterion: Any, optimizer: Any, *, backend: str = "
         ``optim.AdamW`` with one parameter group holding the model's parameters.
     backend : {'auto', 'numba', 'numpy'}
         'auto' uses numba when it is installed (``mytorch[fast]``) and switched on.
+    blas_threads : {'as set', 'fastest'} or int
+        The BLAS threads of the step's matrix products: as the BLAS is set (the default:
+        a seeded run repeats bit for bit), at most this many, or 'fastest': timed on the
+        first calls, the BLAS's threads or one, whichever ran faster (small networks can
+        run faster on one core; the choice may change the last bits between runs; see
+        ``mytorch/compiled/blas_threads.py``). Needs threadpoolctl to set threads.
 
     Returns
     -------
@@ -72,7 +86,10 @@ def compile_step(model: Any, criterion: Any, optimizer: Any, *, backend: str = "
     ImportError
         If ``backend='numba'`` and numba is not installed.
     """
-    return TrainStep(model, criterion, optimizer, _backend(backend, "compile_step"))
+    blas_threads = check_setting(blas_threads, "compile_step")
+    return TrainStep(
+        model, criterion, optimizer, _backend(backend, "compile_step"), blas_threads=blas_threads
+    )
 
 
 def compile_predict(model: Any, *, backend: str = "auto") -> Predictor:

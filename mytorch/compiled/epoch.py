@@ -105,30 +105,36 @@ def compiled_epoch(
             ]
         )
         start = flat.step
-    order_array = np.zeros(0, np.int64) if order is None else order.astype(np.int64)
-    total, errors, steps_done, failed_at = numba_loops.train_epoch(
-        X,
-        y.astype(np.int64, copy=False),
-        order_array,
-        batch_size,
-        weights,
-        biases,
-        has_bias,
-        codes,
-        grad_w,
-        grad_b,
-        outs,
-        backs,
-        loss_grad,
-        flat.data,
-        flat.grad,
-        state_a,
-        state_b,
-        kind,
-        hyper,
-        start,
-        step._mean,
-    )
+    y = y.astype(np.int64, copy=False)
+    n = X.shape[0]
+    fixed = (batch_size, weights, biases, has_bias, codes, grad_w, grad_b, outs, backs)
+    fixed += (loss_grad, flat.data, flat.grad, state_a, state_b, kind, hyper)
+
+    def train(begin: int, end: int, start: int) -> tuple[float, int, int, int]:
+        # Rows begin:end of the epoch (whole batches, or up to the end).
+        if order is None:
+            part = (X[begin:end], y[begin:end], np.zeros(0, np.int64))
+        else:
+            part = (X, y, order[begin:end].astype(np.int64))
+        return numba_loops.train_epoch(*part, *fixed, start, step._mean)
+
+    # While the BLAS threads are still being chosen (blas_threads.py), the epoch runs
+    # in pieces of a few batches, each timed; then the rest in one call.
+    total, errors, failed_at, begin = 0.0, 0, -1, 0
+    piece = 2 * batch_size
+    while begin < n:
+        deciding = step.blas_threads.deciding("epoch", batch_size)
+        end = min(begin + piece, n) if deciding else n
+        part_total, part_errors, steps_done, part_failed = step.blas_threads.run(
+            "epoch", batch_size, train, begin, end, start
+        )
+        total += part_total
+        errors += part_errors
+        if part_failed >= 0:
+            failed_at = begin + part_failed
+            break
+        start = steps_done if kind == 1 else 1
+        begin = end
     if kind == 1:
         flat.step = steps_done
         flat.record_step()

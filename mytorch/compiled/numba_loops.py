@@ -157,7 +157,7 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
     held NaN or inf: the epoch stops there, before that batch's update, as the reference
     trainer's guard stops it.
     """
-    n = X.shape[0]
+    n = order.size if order.size else X.shape[0]  # the rows of order, or all of X's
     one, zero = _cast(X, 1.0), _cast(X, 0.0)
     layers = len(weights)
     loss_sum = 0.0

@@ -11,7 +11,9 @@ into a plan (``plan.py``):
 * a Linear's bias add and the activation after it, and the activation's derivative and
   the gradient it multiplies, run as one pass each (``kernels.py``: in place with NumPy,
   one loop with numba);
-* the optimiser updates all parameters at once, over flat views (``flat.py``).
+* the optimiser updates all parameters at once, over flat views (``flat.py``);
+* the matrix products run on the BLAS threads as set, or, if asked, on as many as
+  timing the first calls shows to be fastest (``blas_threads.py``).
 
 It leaves the parameters, their gradients, the optimiser's state and BatchNorm's running
 statistics as the reference loop does (float64 within about 1e-12 after 50 steps,
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from mytorch.compiled import epoch, kernels
+from mytorch.compiled.blas_threads import BlasThreads
 from mytorch.compiled.flat import FlatParameters
 from mytorch.compiled.plan import NotFinite, Plan, make_plan
 from mytorch.nn.kernels import batch_sum, weight_gradient
@@ -86,6 +89,9 @@ class TrainStep:
         Check the loss and the gradients of every step and raise :class:`NotFinite`
         before an update with NaN or inf (default True); the whole-epoch loop checks
         the epoch's loss and the parameters at its end instead.
+    blas_threads : BlasThreads
+        The BLAS threads the products run on: ``blas_threads.setting``, and for
+        "fastest" what the timing chose for each kind of call (``blas_threads.chosen``).
     epoch_stats : dict
         After :meth:`run_epoch`: ``loss_sum`` (the per-sample losses summed, as the
         reference trainer counts them), ``errors`` (arg-max errors, for class targets)
@@ -93,10 +99,17 @@ class TrainStep:
     """
 
     def __init__(
-        self, model: Any, criterion: Any, optimizer: Any, backend: str, guard: bool = True
+        self,
+        model: Any,
+        criterion: Any,
+        optimizer: Any,
+        backend: str,
+        guard: bool = True,
+        blas_threads: str | int = "as set",
     ) -> None:
         self.model, self.criterion, self.optimizer = model, criterion, optimizer
         self.backend = backend
+        self._blas_setting = blas_threads
         self.guard = guard
         self.output: np.ndarray | None = None
         self._replan()
@@ -113,6 +126,9 @@ class TrainStep:
         self._mean = self.criterion.reduction == "mean"
         self._epoch_inputs = None
         self.fused = self._fused_names()
+        linears = [s.module for s in self._plan.steps if s.kind == "linear"]
+        widest = max(m.in_features * m.out_features for m in linears)
+        self.blas_threads = BlasThreads(widest, self._blas_setting)
 
     def _fused_names(self) -> list[str]:
         names = []
@@ -165,7 +181,7 @@ class TrainStep:
         self._follow_edits()
         self._check(x, y)
         with assume_finite():
-            return self._train(x, y)
+            return self.blas_threads.run("step", x.shape[0], self._train, x, y)
 
     def _buffers_for(self, n: int) -> _Buffers:
         buffers = self._buffers.get(n)
@@ -356,7 +372,7 @@ class TrainStep:
                     stop = min(start + batch_size, n)
                     index = slice(start, stop) if order is None else order[start:stop]
                     yb = y[index]
-                    loss = self._train(X[index], yb)
+                    loss = self.blas_threads.run("step", stop - start, self._train, X[index], yb)
                     total += loss * (stop - start) if self._mean else loss
                     if count_errors:
                         errors += int(np.count_nonzero(self.output.argmax(axis=1) != yb))
