@@ -107,8 +107,10 @@ def compiled_epoch(
         start = flat.step
     y = y.astype(np.int64, copy=False)
     n = X.shape[0]
-    fixed = (batch_size, weights, biases, has_bias, codes, grad_w, grad_b, outs, backs)
-    fixed += (loss_grad, flat.data, flat.grad, state_a, state_b, kind, hyper)
+    fixed = (
+        *(batch_size, weights, biases, has_bias, codes, grad_w, grad_b, outs, backs),
+        *(loss_grad, flat.data, flat.grad, state_a, state_b, kind, hyper),
+    )
 
     def train(begin: int, end: int, start: int) -> tuple[float, int, int, int]:
         # Rows begin:end of the epoch (whole batches, or up to the end).
