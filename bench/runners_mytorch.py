@@ -108,6 +108,9 @@ class MyTorchCompiledRunner:
 
     Without shuffling, ``run_epoch`` trains the batches in order, as a loop of
     ``step(xb, yb)`` would; with ``backend="numba"`` the batch loop itself is compiled.
+    ``blas_threads="fastest"`` (as ``torch.backends.cudnn.benchmark`` in GPU benchmarks):
+    the step times its first calls with the BLAS's threads and with one and keeps the
+    faster; the row's note says what it chose.
     """
 
     optional = True  # an error in it is reported in its row instead of ending the run
@@ -119,11 +122,23 @@ class MyTorchCompiledRunner:
         self.backend = backend
         self.model, criterion, opt = build_training(cfg, seed)
         self.model.train()
-        self.step = mytorch.compile_step(self.model, criterion, opt, backend=backend)
+        self.step = mytorch.compile_step(
+            self.model, criterion, opt, backend=backend, blas_threads="fastest"
+        )
         self.batch = cfg.batch
         self.loss = float("nan")
         ran = getattr(self.step, "backend", "?")
         self.note = f"step.backend {ran}" + ("" if ran == backend else f" (asked: {backend})")
+
+    def final_note(self) -> str:
+        threads = getattr(self.step, "blas_threads", None)
+        if threads is None or not threads.chosen:
+            return self.note
+        chosen = ", ".join(
+            f"{kind} {'1 thread' if how == 1 else 'threads as set'}"
+            for (kind, _), how in sorted(threads.chosen.items())
+        )
+        return f"{self.note}; BLAS {chosen}"
 
     def train(self, X: np.ndarray, y: np.ndarray) -> None:
         # The reference optimiser's switch must not leak into a tier that names its own.

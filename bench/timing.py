@@ -174,6 +174,8 @@ def bench_training(
     reference = runners[1].state()
     for runner in runners:
         results[runner.name].loss = runner.loss
+        if hasattr(runner, "final_note"):  # what it chose while it trained
+            results[runner.name].note = runner.final_note()
         if hasattr(runner, "state") and runner is not runners[1]:
             results[runner.name].rel_diff_vs_torch = max_rel_diff(runner.state(), reference)
     return _in_table_order(list(results.values()) + skipped), {r.name: r for r in runners}
