@@ -58,6 +58,15 @@ def test_one_thread_is_kept_when_it_is_faster_and_the_blas_is_put_back_after_eac
     assert libraries[0].settings[len(before) :] == [1, 2]  # one thread, then put back
 
 
+def test_a_choice_is_timed_again_when_its_lifetime_is_over():
+    libraries = [FakeLibrary(2)]
+    threads, _ = _choice(libraries, 0.001, 0.008)
+    threads.lifetime = 0.0  # every choice expires at once
+    threads.run("step", 1, lambda: None)
+    assert ("step", 1) not in threads.chosen  # timing again, with no warm-up call
+    assert sum(map(len, threads._times[("step", 1)].values())) == 1
+
+
 def test_the_blas_setting_is_kept_when_one_thread_is_not_faster():
     libraries = [FakeLibrary(2)]
     threads, _ = _choice(libraries, 0.008, 0.001)

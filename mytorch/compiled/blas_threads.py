@@ -8,7 +8,8 @@ measured, one epoch of 784-64-64-32-10 with sigmoids (batch 100) ran 1.7x *faste
 one BLAS thread than on two, while 784-64-64-10 with ReLUs (batch 128) ran 1.4x faster
 on two. Which side a model falls on depends on the machine, so ``"fastest"`` measures
 it, as cuDNN's benchmark mode does for convolutions: the first calls of each kind
-alternate between the threads the BLAS is set to and one thread, and the faster is kept.
+alternate between the threads the BLAS is set to and one thread, and the faster is kept
+for a minute (then timed again: the machine's other load changes which is faster).
 
 A product's last bits can depend on how many threads shared it out (OpenBLAS sums a
 long inner dimension in other pieces when it splits it), so a timed choice can differ
@@ -62,6 +63,8 @@ class BlasThreads:
     margin : float
         For "fastest": one thread is kept only if its median time is below ``1 - margin``
         times that of the BLAS's own setting (switching costs a few microseconds a call).
+    lifetime : float
+        For "fastest": seconds a choice is kept before the calls are timed again.
 
     Attributes
     ----------
@@ -75,12 +78,15 @@ class BlasThreads:
         setting: str | int = AS_SET,
         trials: int = 3,
         margin: float = 0.1,
+        lifetime: float = 60.0,
     ) -> None:
         self.widest_layer = widest_layer
         self.setting = check_setting(setting, "BlasThreads")
         self.trials = trials
         self.margin = margin
+        self.lifetime = lifetime
         self.chosen: dict[tuple[str, int], str | int] = {}
+        self._chosen_at: dict[tuple[str, int], float] = {}
         self._times: dict[tuple[str, int], dict[str | int, list[float]]] = {}
         self._libraries: list[Any] | None = None
 
@@ -101,6 +107,10 @@ class BlasThreads:
             return self._limited(int(self.setting), function, args)
         key = (kind, rows)
         choice = self.chosen.get(key)
+        if choice is not None and time.perf_counter() - self._chosen_at[key] > self.lifetime:
+            del self.chosen[key]  # time both again, without a warm-up call
+            self._times[key] = {AS_SET: [], 1: []}
+            choice = None
         if choice == AS_SET:
             return function(*args)
         if choice is not None:
@@ -113,7 +123,7 @@ class BlasThreads:
             self._times[key] = {AS_SET: [], 1: []}
             return function(*args)
         if not self._libraries_above(1):
-            self.chosen[key] = AS_SET  # one thread already: nothing to choose
+            self._choose(key, AS_SET)  # one thread already: nothing to choose
             return function(*args)
         setting: str | int = 1 if len(times[1]) < len(times[AS_SET]) else AS_SET
         started = time.perf_counter()
@@ -121,9 +131,13 @@ class BlasThreads:
         times[setting].append(time.perf_counter() - started)
         if len(times[1]) >= self.trials:
             one, as_set = statistics.median(times[1]), statistics.median(times[AS_SET])
-            self.chosen[key] = 1 if one < (1 - self.margin) * as_set else AS_SET
+            self._choose(key, 1 if one < (1 - self.margin) * as_set else AS_SET)
             del self._times[key]
         return result
+
+    def _choose(self, key: tuple[str, int], choice: str | int) -> None:
+        self.chosen[key] = choice
+        self._chosen_at[key] = time.perf_counter()
 
     def _limited(self, threads: int, function: Callable[..., Any], args: tuple) -> Any:
         libraries = self._libraries_above(threads)
