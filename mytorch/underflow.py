@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
+import linecache
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,9 +33,13 @@ except ImportError:  # pragma: no cover - a NumPy that keeps it elsewhere
     # No cheap handle on the state: _underflow_ignored asks np.geterr() every time.
     _numpy_errstate = contextvars.ContextVar("mytorch_no_numpy_errstate", default=None)
 
-#: NumPy error-state object -> whether it ignores underflow. The keys are held, so an id
-#: is never reused while cached; a user who switches states endlessly only refills it.
-_UNDERFLOW_IGNORED: dict[object, bool] = {}
+#: The NumPy error-state objects seen to ignore underflow (NumPy's default state among
+#: them). A set, so that the test around every forward and backward is ``in``, not a
+#: method call. The objects are held, so an id is never reused while cached; a user who
+#: switches states endlessly only refills it. A state that does not ignore underflow is
+#: not cached: it is asked for at the outermost block only, which enters ``np.errstate``
+#: (costlier than asking) anyway.
+_UNDERFLOW_IGNORED: set[object] = set()
 
 
 def _underflow_ignored() -> bool:
@@ -40,12 +47,14 @@ def _underflow_ignored() -> bool:
     state = _numpy_errstate.get()
     if state is None:  # pragma: no cover - see the import above
         return np.geterr()["under"] == "ignore"
-    ignored = _UNDERFLOW_IGNORED.get(state)
-    if ignored is None:
-        if len(_UNDERFLOW_IGNORED) >= 64:
-            _UNDERFLOW_IGNORED.clear()
-        ignored = _UNDERFLOW_IGNORED[state] = np.geterr()["under"] == "ignore"
-    return ignored
+    if state in _UNDERFLOW_IGNORED:
+        return True
+    if np.geterr()["under"] != "ignore":
+        return False
+    if len(_UNDERFLOW_IGNORED) >= 64:
+        _UNDERFLOW_IGNORED.clear()
+    _UNDERFLOW_IGNORED.add(state)
+    return True
 
 
 class quiet_underflow:  # noqa: N801 - used like a function, as assume_finite
@@ -98,17 +107,77 @@ class quiet_underflow:  # noqa: N801 - used like a function, as assume_finite
 
     @staticmethod
     def wrap(method: Any) -> Any:
-        """``method`` run inside :class:`quiet_underflow` (a method of the library)."""
+        """``method`` run inside :class:`quiet_underflow` (a method of the library).
+
+        The wrapper takes the method's own parameters (same names, same defaults), so a
+        call binds its arguments once, as the method alone would (with the same errors
+        for a wrong call), and hands them on without packing them into ``*args`` and
+        ``**kwargs``: this runs around every forward and backward, and the packing cost
+        about as much as the rest of the wrapper. A method with ``*args``, ``**kwargs``
+        or keyword-only or positional-only parameters gets the general wrapper.
+        """
         if getattr(method, "_quiet_underflow", False):
             return method
-
-        @functools.wraps(method)
-        def quiet(*args: Any, **kwargs: Any) -> Any:
-            # _underflow_ignored() inlined: this runs around every forward and backward.
-            if _UNDERFLOW_IGNORED.get(_numpy_errstate.get()) or _QUIET_UNDERFLOW.get():
-                return method(*args, **kwargs)
-            with quiet_underflow():
-                return method(*args, **kwargs)
-
-        quiet._quiet_underflow = True  # type: ignore[attr-defined]
+        parameters = _plain_parameters(method)
+        quiet: Any = functools.wraps(method)(_wrapper_maker(parameters)(method))
+        if parameters is not None:
+            quiet.__defaults__ = method.__defaults__  # the same objects, bound the same way
+        quiet._quiet_underflow = True
         return quiet
+
+
+#: The names the wrappers' bodies use, which a parameter of the same name would hide.
+_WRAPPER_NAMES = frozenset({"method", "quiet_underflow", "_numpy_errstate", "_UNDERFLOW_IGNORED",
+                            "_QUIET_UNDERFLOW"})  # fmt: skip
+
+
+def _plain_parameters(method: Any) -> str | None:
+    """``"self, x, need_input_grad"``: ``method``'s parameters, if all are ordinary ones
+    (positional or keyword, none hiding a name the wrapper uses); else None."""
+    code = getattr(method, "__code__", None)
+    unusual = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+    if code is None or code.co_flags & unusual or code.co_kwonlyargcount or code.co_posonlyargcount:
+        return None
+    names = code.co_varnames[: code.co_argcount]
+    if _WRAPPER_NAMES.intersection(names):
+        return None
+    return ", ".join(names)
+
+
+# ``_underflow_ignored()``'s first test inlined: this runs around every forward and backward.
+_WRAPPER_SOURCE = """
+def make(method):
+    def quiet({parameters}):
+        if _numpy_errstate.get() in _UNDERFLOW_IGNORED or _QUIET_UNDERFLOW.get():
+            return method({parameters})
+        with quiet_underflow():
+            return method({parameters})
+    return quiet
+"""
+
+
+@functools.cache
+def _wrapper_maker(parameters: str | None) -> Callable[[Any], Any]:
+    """The function that wraps a method with these parameters (one per parameter list:
+    a handful in the library). ``None``: any parameters, through ``*args, **kwargs``."""
+    if parameters is None:
+
+        def make(method: Any) -> Any:
+            def quiet(*args: Any, **kwargs: Any) -> Any:
+                if _numpy_errstate.get() in _UNDERFLOW_IGNORED or _QUIET_UNDERFLOW.get():
+                    return method(*args, **kwargs)
+                with quiet_underflow():
+                    return method(*args, **kwargs)
+
+            return quiet
+
+        return make
+    # Generated, as dataclasses generates __init__: the parameter list is known only at
+    # run time. The source goes into linecache under its own name, so that a traceback
+    # through a wrapper shows its lines.
+    source = _WRAPPER_SOURCE.format(parameters=parameters)
+    filename = f"<mytorch.underflow: quiet_underflow.wrap({parameters})>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), globals(), namespace)
+    return namespace["make"]

@@ -117,6 +117,9 @@ PROTECTED = {
 LONG_FILES = {
     "mytorch/nn/init.py": "one function per initialiser of torch.nn.init, each with its "
     "formula and a runnable example; splitting would scatter one PyTorch module",
+    "mytorch/nn/activation.py": "torch.nn's activations, one short class each with its "
+    "forward and backward side by side (ReLU, Sigmoid and Tanh hand theirs to a named "
+    "kernel); a learner reads them as a list, one class per activation",
 }
 MAX_LINES = 500
 

@@ -78,3 +78,50 @@ def test_functional_softplus_is_log_one_plus_exp_and_never_overflows():
         got = functional.softplus(x)
     np.testing.assert_allclose(got, torch.nn.functional.softplus(torch.from_numpy(x)).numpy())
     np.testing.assert_allclose(got[1:4], np.log1p(np.exp(x[1:4])), rtol=1e-14)
+
+
+# The activations' backward kernels against the layers' plain spelling, grad * f'(y),
+# with f' as each layer's derivative() computes it from the output y.
+PLAIN_SLOPES = {
+    "relu_backward": lambda y: (y > 0).astype(y.dtype),
+    "sigmoid_backward": lambda y: y * (1.0 - y),
+    "tanh_backward": lambda y: 1.0 - y * y,
+}
+OUTPUT_RANGE = {"relu_backward": (-3, 3), "sigmoid_backward": (0, 1), "tanh_backward": (-1, 1)}
+
+
+@pytest.mark.parametrize("kernel", PLAIN_SLOPES)
+@pytest.mark.parametrize("shape", [(), (1,), *SHAPES, (2, 3, 4)])
+@pytest.mark.parametrize(
+    "grad_dtype, output_dtype",
+    [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64),
+     (np.float64, np.float32)],
+)  # fmt: skip
+def test_activation_backward_kernels_are_grad_times_the_derivative_to_the_bit(
+    kernel, shape, grad_dtype, output_dtype
+):
+    rng = np.random.default_rng(len(shape) * 7 + sum(shape))
+    low, high = OUTPUT_RANGE[kernel]
+    output = np.asarray(rng.uniform(low, high, shape).astype(output_dtype))
+    grad = np.asarray(rng.standard_normal(shape).astype(grad_dtype))
+    if output.size >= 4:  # the edges: a zero output, the ends of the range, a -0 product
+        output.flat[:3] = [0.0, low, high]
+        grad.flat[3] = -grad.flat[3] if grad.flat[3] > 0 else grad.flat[3]
+    before = (grad.copy(), output.copy())
+    got = getattr(kernels, kernel)(grad, output)
+    plain = np.asarray(grad * PLAIN_SLOPES[kernel](output))
+    assert isinstance(got, np.ndarray) and got.shape == shape and got.dtype == plain.dtype
+    assert got.tobytes() == plain.tobytes()  # the same bits, signs of zeros included
+    np.testing.assert_array_equal(grad, before[0])  # neither input is written
+    np.testing.assert_array_equal(output, before[1])
+    assert not np.shares_memory(got, grad) and not np.shares_memory(got, output)
+
+
+@pytest.mark.parametrize("kernel", PLAIN_SLOPES)
+def test_activation_backward_kernels_pass_nan_and_inf_on_as_the_plain_product(kernel):
+    output = np.array([0.5, 0.0, 0.25, 0.75])
+    grad = np.array([np.nan, np.inf, -np.inf, 1.0])
+    with np.errstate(all="ignore"):  # inf * 0 is invalid: NaN, as in the plain product
+        got = getattr(kernels, kernel)(grad, output)
+        plain = grad * PLAIN_SLOPES[kernel](output)
+    np.testing.assert_array_equal(got, plain)

@@ -179,3 +179,57 @@ def test_a_changed_error_state_is_seen_at_once_and_the_cache_stays_small():
             with pytest.raises(FloatingPointError):
                 underflows(-1e4)
     assert len(underflow._UNDERFLOW_IGNORED) <= 64
+
+
+class _Methods:
+    """Methods of every parameter kind, each returning what it was given."""
+
+    def plain(self, x, scale=2.0):
+        return np.exp(x) * scale, self
+
+    def keyword_only(self, x, *, scale=2.0):
+        return np.exp(x) * scale, self
+
+    def varargs(self, *xs, **options):
+        return [np.exp(x) for x in xs], options
+
+    def hides_a_wrapper_name(self, method, quiet_underflow=1.0):
+        return np.exp(method) * quiet_underflow, self
+
+
+def _message(wrong_call, function):
+    with pytest.raises(TypeError) as error:
+        wrong_call(function)
+    return str(error.value)
+
+
+@pytest.mark.parametrize("name", ["plain", "keyword_only", "hides_a_wrapper_name"])
+def test_a_wrapped_method_binds_arguments_and_reports_wrong_calls_as_the_method_does(name):
+    import inspect
+
+    method = getattr(_Methods, name)
+    quiet = quiet_underflow.wrap(method)
+    assert quiet.__name__ == method.__name__ and quiet.__qualname__ == method.__qualname__
+    assert inspect.signature(quiet) == inspect.signature(method)
+    obj = _Methods()
+    first = inspect.getfullargspec(method).args[1]  # "x" or "method"
+    for args, kwargs in [((obj, 0.0), {}), ((obj,), {first: 0.0}), ((), {"self": obj, first: 0.0})]:
+        assert quiet(*args, **kwargs) == method(*args, **kwargs)
+    if name != "keyword_only":
+        assert quiet(obj, 0.0, 3.0) == method(obj, 0.0, 3.0)
+    wrong_calls = [
+        lambda f: f(obj),
+        lambda f: f(obj, 0.0, 1.0, 2.0, 3.0),
+        lambda f: f(obj, 0.0, nonsense=1),
+        lambda f: f(obj, 0.0, **{first: 1.0}),
+    ]
+    for wrong in wrong_calls:
+        assert _message(wrong, quiet) == _message(wrong, method)
+    with np.errstate(all="raise"):  # and it is quiet: exp(-1e4) underflows to 0
+        assert quiet(obj, -1e4)[0] == 0.0
+
+
+def test_a_method_with_varargs_gets_the_general_wrapper():
+    quiet = quiet_underflow.wrap(_Methods.varargs)
+    with np.errstate(all="raise"):
+        assert quiet(_Methods(), -1e4, 0.0, flag=True) == ([0.0, 1.0], {"flag": True})

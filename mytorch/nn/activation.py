@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from mytorch.nn import kernels
 from mytorch.nn.functional import log_softmax, sigmoid, softmax, softplus
 from mytorch.nn.module import Module
 from mytorch.validation import (
@@ -188,6 +189,11 @@ class Sigmoid(Activation):
         s = self._saved()
         return s * (1.0 - s)
 
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Return grad_output * s (1 - s): ``grad_output * derivative()``, in one new array."""
+        self._check_grad_output(grad_output)
+        return kernels.sigmoid_backward(grad_output, self.state)
+
 
 class Tanh(Activation):
     """f(z) = tanh(z), f'(z) = 1 - tanh(z)^2.
@@ -205,6 +211,11 @@ class Tanh(Activation):
         t = self._saved()
         return 1.0 - t * t
 
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Return grad_output * (1 - t^2): ``grad_output * derivative()``, in one new array."""
+        self._check_grad_output(grad_output)
+        return kernels.tanh_backward(grad_output, self.state)
+
 
 class ReLU(Activation):
     """f(z) = max(z, 0), f'(z) = 1 if z > 0 else 0 (so f'(0) = 0, the course's choice).
@@ -221,6 +232,11 @@ class ReLU(Activation):
     def derivative(self) -> np.ndarray:
         # f(z) > 0 exactly where z > 0, so the output is enough to get f'.
         return (self._saved() > 0).astype(self.state.dtype)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Return grad_output * (y > 0): ``grad_output * derivative()``, in one new array."""
+        self._check_grad_output(grad_output)
+        return kernels.relu_backward(grad_output, self.state)
 
 
 class _InputActivation(Activation):

@@ -15,7 +15,14 @@ import functools
 
 import numpy as np
 
-__all__ = ["TRANSPOSED_GEMM_MIN_SIZE", "batch_sum", "weight_gradient"]
+__all__ = [
+    "TRANSPOSED_GEMM_MIN_SIZE",
+    "batch_sum",
+    "relu_backward",
+    "sigmoid_backward",
+    "tanh_backward",
+    "weight_gradient",
+]
 
 #: Weight matrices with at least this many entries get their gradient from the
 #: transposed product (see :func:`weight_gradient`).
@@ -51,6 +58,53 @@ def batch_sum(delta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     ``sum(axis=0)`` for the layer sizes MyTorch is for (5.8 -> 2.3 us for 100 x 64).
     """
     return np.dot(_ones(delta.shape[0], delta.dtype), delta, out=out)
+
+
+# The activations' chain rule, grad_output * f'(z), with f' computed from the output
+# y = f(z). The layers' plain spelling, ``grad_output * self.derivative()``, makes f' as
+# an array of its own and then a second new array for the product; these make one new
+# array and write each step into it. Every operation is the plain spelling's, on the
+# same operands in the same order and dtypes, so the result is the same to the bit
+# (``tests/test_kernels.py``); the product's dtype is that of grad_output * y.
+
+
+def relu_backward(grad_output: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """Return ``grad_output * (output > 0)``: ReLU's backward, f'(z) = 1 where y > 0.
+
+    The mask is cast to the product's dtype inside the multiplication instead of being
+    made a float array first (``ReLU.derivative``). Any shape (0-d included); a new array.
+    """
+    # promote_types, not result_type: the same dtype here, and result_type's dispatch
+    # (``__array_function__``, looked up on each dtype) costs more than the product.
+    dtype = np.promote_types(grad_output.dtype, output.dtype)
+    return np.asarray(np.multiply(grad_output, output > 0, dtype=dtype))
+
+
+def sigmoid_backward(grad_output: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """Return ``grad_output * (s * (1 - s))`` for ``s = output``: Sigmoid's backward.
+
+    Any shape (0-d included); one new array, in place after its first pass.
+    """
+    slope = np.subtract(1.0, output, out=np.empty_like(output))  # 1 - s, in s's dtype
+    np.multiply(output, slope, out=slope)  # f' = s (1 - s)
+    return _times_slope(grad_output, slope)
+
+
+def tanh_backward(grad_output: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """Return ``grad_output * (1 - t * t)`` for ``t = output``: Tanh's backward.
+
+    Any shape (0-d included); one new array, in place after its first pass.
+    """
+    slope = np.multiply(output, output, out=np.empty_like(output))  # t^2, in t's dtype
+    np.subtract(1.0, slope, out=slope)  # f' = 1 - t^2
+    return _times_slope(grad_output, slope)
+
+
+def _times_slope(grad_output: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """``grad_output * slope``, into ``slope`` when the product has its dtype."""
+    if grad_output.dtype == slope.dtype:
+        return np.multiply(grad_output, slope, out=slope)
+    return np.asarray(grad_output * slope)  # promoted: a new array of the wider dtype
 
 
 @functools.lru_cache(maxsize=16)

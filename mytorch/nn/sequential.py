@@ -75,22 +75,19 @@ class Sequential(Module):
             skips the product that would give d(loss)/dx (a training step never uses
             it) and ``None`` is returned.
         """
-        backwards = list(reversed(self._modules.values()))
-        if not backwards:
+        modules = list(self._modules.values())
+        if not modules:
             return grad_output
-        first = backwards[-1]
+        first = modules[0]
         skip = not need_input_grad and first.skips_input_grad
-
-        def back_through(module: Module, grad: np.ndarray) -> np.ndarray | None:
-            if module is first and skip:
-                return module.backward(grad, need_input_grad=False)
-            return module.backward(grad)
-
-        grad_output = back_through(backwards[0], grad_output)  # the loss's gradient: checked
+        first_options = {"need_input_grad": False} if skip else {}
+        if len(modules) == 1:
+            return first.backward(grad_output, **first_options)
+        grad_output = modules[-1].backward(grad_output)  # the loss's gradient: checked
         with assume_finite():  # the rest come from modules
-            for module in backwards[1:]:
-                grad_output = back_through(module, grad_output)
-        return grad_output
+            for module in reversed(modules[1:-1]):
+                grad_output = module.backward(grad_output)
+            return first.backward(grad_output, **first_options)
 
     def forward_chain(self) -> list[tuple[str, Module]]:
         """The children, in order: their forwards one after another are this forward."""

@@ -155,7 +155,7 @@ class Adadelta(Optimizer):
         state["step"] += 1
         grad = self._gradient(param, grad, group, group["weight_decay"])
         arrays = [param.data, grad, state["square_avg"], state["acc_delta"]]
-        self._run_kernel(param, arrays, rho, eps, group["lr"])
+        self._run_kernel(param, arrays, (rho, eps, group["lr"]))
 
 
 def _notes_adadelta_kernel(
@@ -251,4 +251,4 @@ class NotesAdadelta(Optimizer):
         state["step"] += 1
         grad = self._gradient(param, grad, group, group["weight_decay"])
         arrays = [param.data, grad, state["square_avg"]]
-        self._run_kernel(param, arrays, gamma, group["eps"], group["lr"])
+        self._run_kernel(param, arrays, (gamma, group["eps"], group["lr"]))

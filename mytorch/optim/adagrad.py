@@ -113,4 +113,4 @@ class Adagrad(Optimizer):
         state["step"] += 1
         grad = self._gradient(param, grad, group, group["weight_decay"])
         step_size = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        self._run_kernel(param, [param.data, grad, state["sum"]], group["eps"], step_size)
+        self._run_kernel(param, [param.data, grad, state["sum"]], (group["eps"], step_size))

@@ -177,7 +177,7 @@ class Adam(Optimizer):
         else:
             max_exp_avg_sq = exp_avg_sq
         arrays = [param.data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq]
-        self._run_kernel(param, arrays, *self.kernel_numbers(group, state["step"]))
+        self._run_kernel(param, arrays, self.kernel_numbers(group, state["step"]))
 
     @staticmethod
     def kernel_numbers(group: dict[str, Any], step: int) -> tuple:
@@ -373,4 +373,4 @@ class NotesAdam(Optimizer):
         grad = self._gradient(param, grad, group, group["weight_decay"])
         arrays = [param.data, grad, state["exp_avg"], state["exp_avg_sq"]]
         step_size = group["lr"] / (1 - beta1**step)
-        self._run_kernel(param, arrays, beta1, beta2, 1 - beta2**step, group["eps"], step_size)
+        self._run_kernel(param, arrays, (beta1, beta2, 1 - beta2**step, group["eps"], step_size))

@@ -215,10 +215,13 @@ class Optimizer:
             If a gradient's shape differs from its parameter's.
         """
         loss = closure() if closure is not None else None
-        with quiet_underflow():  # a tiny gradient squared rounds to 0, as it should
-            self._step_groups()
+        self._step_groups()
         return loss
 
+    # The closure runs outside: only the optimiser's own arithmetic ignores underflow.
+    # A decorator rather than a ``with`` block in step: the block's three calls cost
+    # several times what the decorator's test does, at every step.
+    @quiet_underflow.wrap  # a tiny gradient squared rounds to 0, as it should
     def _step_groups(self) -> None:
         for group in self.param_groups:
             for param in group["params"]:
@@ -244,17 +247,32 @@ class Optimizer:
         """Apply the update rule to one parameter. Subclasses must override this."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update()")
 
-    def _run_kernel(self, param: Parameter, arrays: list[np.ndarray], *numbers: Any) -> None:
+    def _run_kernel(self, param: Parameter, arrays: list[np.ndarray], numbers: tuple) -> None:
         """Apply the update rule to ``param``'s ``arrays`` (updated in place).
 
         The one place that chooses how a rule runs: the compiled loop if there is one,
-        it is switched on and it takes these arguments; else ``kernel`` over blocks of
-        the arrays on the thread pool (one call on this thread for small arrays).
+        it is switched on and it takes ``(*arrays, *numbers)``; else
+        ``kernel(*arrays, *scratch, *numbers)`` over blocks of the arrays on the thread
+        pool (one call on this thread for small arrays). ``numbers`` comes as one tuple,
+        not ``*numbers``, so that it is not unpacked and packed again on the way: this
+        runs for every parameter at every step.
         """
-        if self.compiled_kernel is not None and self.compiled_kernel(*arrays, *numbers):
+        compiled_kernel = self.compiled_kernel
+        if compiled_kernel is not None and compiled_kernel(*arrays, *numbers):
             return
-        scratch = [self._workspace(param, 1 + i) for i in range(self.kernel_scratch)]
-        for_each_chunk(self.kernel, [*arrays, *scratch], *numbers)
+        # The scratch arrays: workspaces 1, 2, ... (0 holds the decayed gradient), made by
+        # _workspace the first time and anew when the parameter changed shape or dtype.
+        count, data = self.kernel_scratch, param.data
+        buffers = self._workspaces.get(param)
+        if (
+            buffers is None
+            or len(buffers) <= count
+            or buffers[0].shape != data.shape
+            or buffers[0].dtype != data.dtype
+        ):
+            self._workspace(param, count)
+            buffers = self._workspaces[param]
+        for_each_chunk(self.kernel, arrays + buffers[1 : count + 1], *numbers)
 
     def _workspace(self, param: Parameter, index: int) -> np.ndarray:
         """Scratch array number ``index`` for ``param``: its shape and dtype, contents unset."""

@@ -165,4 +165,4 @@ class RMSprop(Optimizer):
         grad_avg = state["grad_avg"] if group["centered"] else square_avg
         buffer = state["momentum_buffer"] if group["momentum"] > 0 else square_avg
         numbers = (alpha, group["eps"], group["lr"], group["centered"], group["momentum"])
-        self._run_kernel(param, [param.data, grad, square_avg, grad_avg, buffer], *numbers)
+        self._run_kernel(param, [param.data, grad, square_avg, grad_avg, buffer], numbers)

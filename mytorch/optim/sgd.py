@@ -171,7 +171,7 @@ class SGD(Optimizer):
                     direction, dtype=param.data.dtype, copy=True
                 )
                 first = True
-        self._run_kernel(param, [param.data, direction, buffer], *self.kernel_numbers(group, first))
+        self._run_kernel(param, [param.data, direction, buffer], self.kernel_numbers(group, first))
 
     @staticmethod
     def kernel_numbers(group: dict[str, Any], first: bool) -> tuple:
@@ -282,4 +282,4 @@ class NotesSGD(Optimizer):
             velocity = state.get("velocity")
             if velocity is None:
                 velocity = state["velocity"] = np.zeros_like(param.data)  # V_0 = 0
-        self._run_kernel(param, [param.data, grad, velocity], group["lr"], momentum)
+        self._run_kernel(param, [param.data, grad, velocity], (group["lr"], momentum))

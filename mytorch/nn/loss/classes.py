@@ -70,7 +70,8 @@ def check_class_targets(
     labels = (target if target.ndim == 1 else target.reshape(-1)).astype(np.int64, copy=False)
     ignored = None
     if labels.size:
-        low, high = int(labels.min()), int(labels.max())
+        # ufunc.reduce: .min() and .max() go through Python functions of NumPy's
+        low, high = int(np.minimum.reduce(labels)), int(np.maximum.reduce(labels))
         if ignore_index is not None and low <= ignore_index <= high:
             ignored = labels == ignore_index
         if low < 0 or high >= n_classes:

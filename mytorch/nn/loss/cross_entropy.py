@@ -141,7 +141,7 @@ class CrossEntropyLoss(ClassScoreLoss):
         weight = _class_weight(self, c, output.dtype)
         eps = self.label_smoothing
         # Log-sum-exp with a single exp: shifted = x - max(x), so exp never overflows.
-        shifted = output - output.max(axis=1, keepdims=True)
+        shifted = output - np.maximum.reduce(output, axis=1, keepdims=True)
         probs = np.exp(shifted)
         total = np.add.reduce(probs, axis=1)
         if target.ndim == 1 and ignored is None and weight is None and not eps:
@@ -184,7 +184,7 @@ class CrossEntropyLoss(ClassScoreLoss):
         probs.ravel()[flat] -= 1.0 / n
         self._probs = None
         self._grad = probs
-        self.loss = output.dtype.type(per.sum() / n)
+        self.loss = output.dtype.type(np.add.reduce(per) / n)
         return self.loss
 
     def extra_repr(self) -> str:

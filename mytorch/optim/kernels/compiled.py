@@ -110,11 +110,11 @@ def _flat(arrays: tuple[np.ndarray, ...]) -> list[np.ndarray] | None:
 def _run(loop: str, arrays: tuple[np.ndarray, ...], *constants: float) -> bool:
     """Run compiled ``loop`` on ``arrays`` (flattened) and ``constants`` (cast to their dtype).
 
-    Returns False, having done nothing, when the loops are switched off or the arrays are
-    not C-contiguous of one shape and dtype.
+    Returns False, having done nothing, when the arrays are not C-contiguous of one shape
+    and dtype. The callers check first that the loops are on (``enabled()``, its test of
+    ``_enabled`` inlined): they run for every parameter at every step, mostly to learn
+    that the loops are off, and a call fewer there counts.
     """
-    if not (_enabled if _enabled is not None else enabled()):
-        return False
     flat = _flat(arrays)
     if flat is None:
         return False
@@ -143,7 +143,7 @@ def adam_update(
     Arguments are those of ``mytorch.optim.adam._adam_kernel`` without its scratch
     array. AMSGrad has no compiled loop.
     """
-    if amsgrad:
+    if amsgrad or not (_enabled if _enabled is not None else enabled()):
         return False
     arrays = (data, grad, exp_avg, exp_avg_sq)
     return _run("adam", arrays, decay, 1 - beta1, beta2, 1 - beta2, eps, step_size)
@@ -166,5 +166,7 @@ def sgd_update(
     (buffer = momentum * buffer + direction; data -= lr * buffer).
     """
     if momentum == 0 or first or dampening != 0 or nesterov:
+        return False
+    if not (_enabled if _enabled is not None else enabled()):
         return False
     return _run("sgd_momentum", (data, direction, buffer), momentum, lr)
