@@ -9,11 +9,17 @@ own whose ``mytorch`` and ``bench`` come from its checkout (its ``PYTHONPATH``),
 ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` unset and the same BLAS threads. The result
 per configuration is the median over repeats of the paired ratio new rate / old rate
 (above 1: the new checkout is faster), with its minimum and maximum.
+
+With ``--threads 1``, ``--pin CPU`` runs both workers on that one CPU: unpinned, each
+worker can settle on a core of its own, and a core that serves more of the machine's
+other work then biases every pair the same way (measured here: batch1-f32 read 0.94
+unpinned and 0.97 pinned, the same two checkouts, minutes apart).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -42,9 +48,14 @@ def worker(checkout: Path, config: str, threads: int, quick: bool) -> None:
     for line in sys.stdin:
         if line.strip() != "train":
             break
-        started = time.perf_counter()
-        runner.train(X, y)
-        print(json.dumps({"seconds": time.perf_counter() - started, "n": n}), flush=True)
+        gc.disable()  # as the bench times: the collector's pauses are not the code's speed
+        try:
+            started = time.perf_counter()
+            runner.train(X, y)
+            seconds = time.perf_counter() - started
+        finally:
+            gc.enable()
+        print(json.dumps({"seconds": seconds, "n": n}), flush=True)
 
 
 def _start(checkout: Path, config: str, threads: int, quick: bool) -> subprocess.Popen:
@@ -79,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", nargs="*", default=None)
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
+    parser.add_argument("--pin", type=int, default=None, help="run both workers on this CPU")
     args = parser.parse_args(argv)
+    if args.pin is not None:
+        os.sched_setaffinity(0, {args.pin})  # the workers inherit it
     if args.worker:
         worker(args.worker, args.config, args.threads, args.quick)
         return 0
