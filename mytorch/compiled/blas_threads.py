@@ -8,7 +8,8 @@ measured, one epoch of 784-64-64-32-10 with sigmoids (batch 100) ran 1.7x *faste
 one BLAS thread than on two, while 784-64-64-10 with ReLUs (batch 128) ran 1.4x faster
 on two. Which side a model falls on depends on the machine, so ``"fastest"`` measures
 it, as cuDNN's benchmark mode does for convolutions: the first calls of each kind
-alternate between the threads the BLAS is set to and one thread, and the faster is kept
+alternate, in pairs, between the threads the BLAS is set to and one thread (the second
+call of each pair timed), and the faster is kept
 for a minute (then timed again: the machine's other load changes which is faster).
 
 A product's last bits can depend on how many threads shared it out (OpenBLAS sums a
@@ -59,7 +60,8 @@ class BlasThreads:
         "as set": leave the BLAS alone; an int n: at most n threads; "fastest": time
         the first calls of each kind with the BLAS's threads and with one, keep the faster.
     trials : int
-        For "fastest": timed calls with each setting (after one untimed warm-up call).
+        For "fastest": timed calls with each setting (after one untimed warm-up call; each
+        timed call follows an untimed one with the same setting).
     margin : float
         For "fastest": one thread is kept only if its median time is below ``1 - margin``
         times that of the BLAS's own setting (switching costs a few microseconds a call).
@@ -87,6 +89,7 @@ class BlasThreads:
         self.lifetime = lifetime
         self.chosen: dict[tuple[str, int], str | int] = {}
         self._chosen_at: dict[tuple[str, int], float] = {}
+        self._settled: dict[tuple[str, int], bool] = {}  # the next trial call is timed
         self._times: dict[tuple[str, int], dict[str | int, list[float]]] = {}
         self._libraries: list[Any] | None = None
 
@@ -125,11 +128,19 @@ class BlasThreads:
         if not self._libraries_above(1):
             self._choose(key, AS_SET)  # one thread already: nothing to choose
             return function(*args)
+        # Blocks of two calls per setting, the second one timed: the first call after a
+        # switch pays for it (the BLAS's idle threads waking up), which would otherwise
+        # count against the multi-threaded setting every time.
+        calls = len(times[1]) + len(times[AS_SET])
         setting: str | int = 1 if len(times[1]) < len(times[AS_SET]) else AS_SET
+        settling = not self._settled.pop(key, False)
         started = time.perf_counter()
         result = function(*args) if setting == AS_SET else self._limited(1, function, args)
+        if settling:
+            self._settled[key] = True
+            return result
         times[setting].append(time.perf_counter() - started)
-        if len(times[1]) >= self.trials:
+        if calls + 1 >= 2 * self.trials:
             one, as_set = statistics.median(times[1]), statistics.median(times[AS_SET])
             self._choose(key, 1 if one < (1 - self.margin) * as_set else AS_SET)
             del self._times[key]
