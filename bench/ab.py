@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PAUSE = 0.2  # seconds between turns
 
 
 def worker(checkout: Path, config: str, threads: int, quick: bool) -> None:
@@ -74,6 +75,9 @@ def _start(checkout: Path, config: str, threads: int, quick: bool) -> subprocess
 
 
 def _time(process: subprocess.Popen) -> float:
+    # As bench.py does between frameworks: the other worker's idle BLAS threads spin for
+    # a while after its last product, and would take a core from this one's threads.
+    time.sleep(PAUSE)
     process.stdin.write("train\n")
     process.stdin.flush()
     answer = json.loads(process.stdout.readline())
