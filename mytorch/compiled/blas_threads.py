@@ -9,8 +9,8 @@ one BLAS thread than on two, while 784-64-64-10 with ReLUs (batch 128) ran 1.4x 
 on two. Which side a model falls on depends on the machine, so ``"fastest"`` measures
 it, as cuDNN's benchmark mode does for convolutions: the first calls of each kind
 alternate, in pairs, between the threads the BLAS is set to and one thread (the second
-call of each pair timed), and the faster is kept
-for a minute (then timed again: the machine's other load changes which is faster).
+call of each pair timed), and the faster is kept for a minute (then timed again: the
+machine's other load changes which is faster).
 
 A product's last bits can depend on how many threads shared it out (OpenBLAS sums a
 long inner dimension in other pieces when it splits it), so a timed choice can differ
@@ -131,7 +131,6 @@ class BlasThreads:
         # Blocks of two calls per setting, the second one timed: the first call after a
         # switch pays for it (the BLAS's idle threads waking up), which would otherwise
         # count against the multi-threaded setting every time.
-        calls = len(times[1]) + len(times[AS_SET])
         setting: str | int = 1 if len(times[1]) < len(times[AS_SET]) else AS_SET
         settling = not self._settled.pop(key, False)
         started = time.perf_counter()
@@ -140,7 +139,7 @@ class BlasThreads:
             self._settled[key] = True
             return result
         times[setting].append(time.perf_counter() - started)
-        if calls + 1 >= 2 * self.trials:
+        if len(times[1]) >= self.trials:  # the second of each round: both have them
             one, as_set = statistics.median(times[1]), statistics.median(times[AS_SET])
             self._choose(key, 1 if one < (1 - self.margin) * as_set else AS_SET)
             del self._times[key]
