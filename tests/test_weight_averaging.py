@@ -82,6 +82,12 @@ def _compare_floats(ours, theirs, close, what):
             close(ours[key], value.detach(), f"{what} {key}", tol=1e-12)
 
 
+def _compare_model_at_the_end(trainer, theirs, close):
+    """The model ends holding the average: weights and batch-norm statistics."""
+    ours = {f"module.{k}": v for k, v in trainer.model.state_dict().items()}
+    _compare_floats(ours, theirs.state_dict(), close, "model at the end")
+
+
 # ------------------------------------------------------------------ against PyTorch
 def test_the_ema_equals_torchs_averaged_model_over_the_same_steps(close):
     recorder, ema = _Recorder(), ExponentialMovingAverage(decay=0.9)
@@ -95,17 +101,11 @@ def test_the_ema_equals_torchs_averaged_model_over_the_same_steps(close):
     _feed_torch(recorder.steps, theirs)
     assert int(ema.averaged.n_averaged) == int(theirs.n_averaged) == 24
     _compare_floats(ema.averaged.state_dict(), theirs.state_dict(), close, "EMA")
-    # The model ends holding the average: weights and batch-norm statistics.
-    _compare_floats(
-        {f"module.{k}": v for k, v in trainer.model.state_dict().items()},
-        theirs.state_dict(),
-        close,
-        "model at the end",
-    )
+    _compare_model_at_the_end(trainer, theirs, close)
 
 
 def test_swa_equals_torchs_averaged_model_and_update_bn(close):
-    recorder, swa = _Recorder(), None
+    recorder = _Recorder()
     X, _ = _data()
     swa = StochasticWeightAveraging(start_epoch=3, bn_data=X, batch_size=32)
     trainer = _fit([recorder, swa], epochs=6)
@@ -114,12 +114,7 @@ def test_swa_equals_torchs_averaged_model_and_update_bn(close):
     loader = torch.utils.data.DataLoader(torch.from_numpy(X), batch_size=32)
     torch.optim.swa_utils.update_bn(loader, theirs)
     _compare_floats(swa.averaged.state_dict(), theirs.state_dict(), close, "SWA")
-    _compare_floats(
-        {f"module.{k}": v for k, v in trainer.model.state_dict().items()},
-        theirs.state_dict(),
-        close,
-        "model at the end",
-    )
+    _compare_model_at_the_end(trainer, theirs, close)
 
 
 # ------------------------------------------------------------------ what is measured
