@@ -187,14 +187,21 @@ def search(data_dir: str, only: list[str] | None) -> None:
             "val_accuracy": round(1 - errors[-1], 4),
             "val_accuracy_per_epoch": [round(1 - e, 4) for e in errors],
             "train_accuracy_last_epoch": round(1 - run["metrics"]["train_error"][-1], 4),
-            "train_seconds": run["report"]["train_seconds"],
-            "command_seconds": run["command_seconds"],
-            "load_before": run["load_before"],
-            "load_after": run["load_after"],
-            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "all cores"),
+            **_cost(run),
         }
         print(f"   validation accuracy {records[name]['val_accuracy']:.2%}", flush=True)
         _write(SEARCH, records)  # after every run: a stopped search keeps what it did
+
+
+def _cost(run: dict) -> dict:
+    """What a ``mytorch train`` run took: its times, the load around it, the BLAS threads."""
+    return {
+        "train_seconds": run["report"]["train_seconds"],
+        "command_seconds": run["command_seconds"],
+        "load_before": run["load_before"],
+        "load_after": run["load_after"],
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "all cores"),
+    }
 
 
 def _record(library: str, seed: int, record: dict) -> None:
@@ -217,11 +224,7 @@ def final(data_dir: str, libraries: list[str], seeds: list[int]) -> None:
                 "command": run["command"],
                 "test_accuracy": run["report"]["test_accuracy"],
                 "val_accuracy": 1 - run["metrics"]["val_error"][-1],
-                "train_seconds": run["report"]["train_seconds"],
-                "command_seconds": run["command_seconds"],
-                "load_before": run["load_before"],
-                "load_after": run["load_after"],
-                "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "all cores"),
+                **_cost(run),
             },
         )
         print(f"   test accuracy {run['report']['test_accuracy']:.2%}", flush=True)
