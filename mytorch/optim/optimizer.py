@@ -260,19 +260,11 @@ class Optimizer:
         compiled_kernel = self.compiled_kernel
         if compiled_kernel is not None and compiled_kernel(*arrays, *numbers):
             return
-        # The scratch arrays: workspaces 1, 2, ... (0 holds the decayed gradient), made by
-        # _workspace the first time and anew when the parameter changed shape or dtype.
-        count, data = self.kernel_scratch, param.data
-        buffers = self._workspaces.get(param)
-        if (
-            buffers is None
-            or len(buffers) <= count
-            or buffers[0].shape != data.shape
-            or buffers[0].dtype != data.dtype
-        ):
-            self._workspace(param, count)
-            buffers = self._workspaces[param]
-        for_each_chunk(self.kernel, arrays + buffers[1 : count + 1], *numbers)
+        # The kernel's scratch arrays: workspaces 1 .. kernel_scratch (0 holds the decayed
+        # gradient), made, or made anew for a parameter of another shape, by _workspace.
+        count = self.kernel_scratch
+        self._workspace(param, count)
+        for_each_chunk(self.kernel, arrays + self._workspaces[param][1 : count + 1], *numbers)
 
     def _workspace(self, param: Parameter, index: int) -> np.ndarray:
         """Scratch array number ``index`` for ``param``: its shape and dtype, contents unset."""
