@@ -111,16 +111,11 @@ class Module:
         """Record ``grad`` = d(loss)/d(param) that ``backward`` computed for ``param``.
 
         PyTorch's rule: gradients add up over backward passes until ``zero_grad()``
-        (``param.accumulate_grad``, written out here: this runs for every parameter at
-        every step, and the call cost more than the rule). This is the one place where a
-        layer's gradients are stored, so a different rule is one override: the course's
-        ``Linear`` keeps the batch *mean* and replaces the last gradient
-        (``mytorch/linear.py``).
+        (``param.accumulate_grad``). This is the one place where a layer's gradients are
+        stored, so a different rule is one override: the course's ``Linear`` keeps the
+        batch *mean* and replaces the last gradient (``mytorch/linear.py``).
         """
-        if param.grad is None:
-            param.grad = grad
-        else:
-            param.grad += grad
+        param.accumulate_grad(grad)
 
     def stored_grad_scale(self, batch_size: int) -> float:
         """Factor between what :meth:`store_grad` keeps and d(loss)/d(param).
