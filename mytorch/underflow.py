@@ -160,21 +160,10 @@ def make(method):
 def _wrapper_maker(parameters: str | None) -> Callable[[Any], Any]:
     """The function that wraps a method with these parameters (one per parameter list:
     a handful in the library). ``None``: any parameters, through ``*args, **kwargs``."""
-    if parameters is None:
-
-        def make(method: Any) -> Any:
-            def quiet(*args: Any, **kwargs: Any) -> Any:
-                if _numpy_errstate.get() in _UNDERFLOW_IGNORED or _QUIET_UNDERFLOW.get():
-                    return method(*args, **kwargs)
-                with quiet_underflow():
-                    return method(*args, **kwargs)
-
-            return quiet
-
-        return make
     # Generated, as dataclasses generates __init__: the parameter list is known only at
     # run time. The source goes into linecache under its own name, so that a traceback
     # through a wrapper shows its lines.
+    parameters = parameters or "*args, **kwargs"
     source = _WRAPPER_SOURCE.format(parameters=parameters)
     filename = f"<mytorch.underflow: quiet_underflow.wrap({parameters})>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
