@@ -311,9 +311,8 @@ def _callbacks(
     Weight averaging folds the epoch in (SWA without validation data) before the
     checkpoint saves it; early stopping decides before the checkpoint saves its
     decision; TensorBoard writes before the checkpoint, so that what a killed run wrote
-    past its checkpoint is
-    hidden by the resumed run's purge marker; the live files follow the checkpoint and
-    so show no epoch that a resumed run would not keep.
+    past its checkpoint is hidden by the resumed run's purge marker; the live files
+    follow the checkpoint and so show no epoch that a resumed run would not keep.
     """
     callbacks: list[Callback] = [EpochPrinter(config.epochs, stream)]
     if config.diagnostics:
