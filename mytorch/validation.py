@@ -240,7 +240,9 @@ def check_class_indices(
             f"{where}: {name} has {y.shape[0]} labels but the input has {n_samples} rows"
         )
     if y.size:
-        low, high = int(y.min()), int(y.max())
+        # ufunc reductions: .min()/.max() go through Python wrappers that cost as much
+        # as the reduction of a batch's labels.
+        low, high = int(np.minimum.reduce(y)), int(np.maximum.reduce(y))
         if low < 0 or high >= n_classes:
             bad = low if low < 0 else high
             raise ValueError(

@@ -346,6 +346,73 @@ def test_optimisers_without_a_compiled_form_are_refused():
         compile_step(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), amsgrad=True))
 
 
+def _awkward_values(dtype, shape, seed):
+    """Normal values with the sigmoid's edge cases mixed in: exp(-z) overflowing and
+    underflowing, signed zeros, the smallest normal number."""
+    rng = np.random.default_rng(seed)
+    z = (rng.standard_normal(shape) * 8).astype(dtype)
+    edges = [-800.0, -100.0, -88.8, 0.0, -0.0, 36.7, 100.0, 800.0, float(np.finfo(dtype).tiny)]
+    z.ravel()[: len(edges)] = edges[: z.size]
+    return z
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_fused_bias_and_sigmoid_give_the_reference_bits(dtype, with_bias):
+    from mytorch.compiled.numpy_kernels import NumpyKernels
+
+    z = _awkward_values(dtype, (50, 7), seed=1)
+    bias = _awkward_values(dtype, (7,), seed=2)[::-1].copy() if with_bias else None
+    with np.errstate(over="ignore"):
+        summed = z + bias if with_bias else z.copy()
+    expected = nn.Sigmoid()(summed)
+    NumpyKernels.bias_activation(z, bias, "Sigmoid")
+    np.testing.assert_array_equal(z, expected)
+    assert (np.signbit(z) == np.signbit(expected)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_fused_cross_entropy_gives_the_losss_bits(dtype):
+    from mytorch.compiled.numpy_kernels import mean_cross_entropy
+
+    rng = np.random.default_rng(3)
+    logits = (rng.standard_normal((33, 6)) * 30).astype(dtype)
+    labels = rng.integers(0, 6, 33).astype(np.int32)  # any integer dtype
+    reference = nn.CrossEntropyLoss()
+    expected = float(reference(logits, labels))
+    grad = np.empty_like(logits)
+    assert mean_cross_entropy(logits, labels, grad) == expected
+    np.testing.assert_array_equal(grad, reference.backward())
+
+
+def test_nan_logits_get_the_losss_own_error():
+    model = _mlp(np.float64)
+    step = compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    x, y = _data(np.float64)
+    model[-1].weight.data[0, 0] = np.inf  # finite input, non-finite logits
+    with pytest.raises(ValueError, match=r"^CrossEntropyLoss: .*(NaN|inf)"):
+        step(x, y)
+
+
+@pytest.mark.parametrize("width", [5, 30], ids=["narrowing", "widening"])
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_input_is_named_whichever_array_the_step_checks(width, bad_value):
+    # A first layer narrower than its input has its product checked, not the input:
+    # the message must be the Linear's own either way, and a finite input with a
+    # non-finite weight is no input error.
+    model = _mlp(np.float64, sizes=(12, width, 4))
+    step = compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    x, y = _data(np.float64)
+    bad = x.copy()
+    bad[3, 7] = bad_value
+    kind = "1 NaN" if np.isnan(bad_value) else "0 NaN and 1 inf"
+    with pytest.raises(ValueError, match=rf"^Linear: input contains {kind} .*index \(3, 7\)"):
+        step(bad, y)
+    model[0].weight.data[0, 0] = np.inf  # a sigmoid squashes it: the loss stays finite
+    with np.errstate(invalid="ignore", over="ignore"):
+        assert np.isfinite(step(x, y))
+
+
 def test_bad_input_gets_the_layers_own_errors():
     model = _mlp(np.float64)
     step = compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))

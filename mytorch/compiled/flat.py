@@ -16,6 +16,7 @@ new values back in before it updates.
 
 from __future__ import annotations
 
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = ["FlatParameters", "STATE_NAMES"]
 #: The optimiser state arrays each compiled optimiser keeps per parameter.
 STATE_NAMES = {"SGD": ("momentum_buffer",), "Adam": ("exp_avg", "exp_avg_sq")}
 STATE_NAMES["AdamW"] = STATE_NAMES["Adam"]
+_NO_STATE: dict[str, Any] = {}
 
 
 class FlatParameters:
@@ -119,13 +121,14 @@ class FlatParameters:
     # ------------------------------------------------------------------ keeping in step
     def in_place(self) -> bool:
         """Whether every parameter and state array is still this object's view."""
-        for param, view in zip(self.parameters, self._data_views, strict=True):
-            if param.data is not view:
-                return False
+        # Checked before every step: identities compared by map(is_, ...) in C.
+        if not all(map(is_, [p.data for p in self.parameters], self._data_views)):
+            return False
+        state = self.optimizer.state
         for name, views in self._state_views.items():
-            for param, view in zip(self.parameters, views, strict=True):
-                if self.optimizer.state.get(param, {}).get(name) is not view:
-                    return False
+            now = [state.get(p, _NO_STATE).get(name) for p in self.parameters]
+            if not all(map(is_, now, views)):
+                return False
         return True
 
     def grads_to_parameters(self) -> None:

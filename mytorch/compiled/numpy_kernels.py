@@ -3,16 +3,16 @@
 ``bias_activation`` (a Linear's bias add and the activation after it) and
 ``times_derivative`` (a gradient times the activation's derivative) run the passes of
 the reference layers, in the order the reference computes them, on the step's own
-buffers: the values are the same bit for bit, with no allocation.
+buffers: the values are the same bit for bit, with no allocation. Where a pass is
+spelled differently (the sigmoid's bias add folded into its negation), the two
+spellings round identically, which ``tests/test_compiled.py`` checks bit for bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mytorch.nn.functional import sigmoid
-
-__all__ = ["NumpyKernels"]
+__all__ = ["NumpyKernels", "mean_cross_entropy"]
 
 
 class NumpyKernels:
@@ -24,11 +24,23 @@ class NumpyKernels:
     @staticmethod
     def bias_activation(z: np.ndarray, bias: np.ndarray | None, name: str) -> None:
         """``z = f(z + bias)`` in place (no bias: ``z = f(z)``)."""
+        if name == "Sigmoid":
+            # sigmoid's four passes with the bias add folded into its negation:
+            # (-b) - z is -(z + b) exactly (negation is exact, rounding symmetric).
+            if bias is None:
+                np.negative(z, out=z)
+            else:
+                np.subtract(np.negative(bias), z, out=z)
+            with np.errstate(over="ignore"):  # exp(-z) = inf gives 1 / inf = 0, exactly
+                np.exp(z, out=z)
+            z += 1.0
+            # 1 / z by division: the same correctly rounded quotient as np.reciprocal,
+            # which NumPy does not vectorise for float64.
+            np.divide(1.0, z, out=z)
+            return
         if bias is not None:
             z += bias
-        if name == "Sigmoid":
-            sigmoid(z, out=z)
-        elif name == "Tanh":
+        if name == "Tanh":
             np.tanh(z, out=z)
         elif name == "ReLU":
             np.maximum(z, 0, out=z)
@@ -51,3 +63,28 @@ class NumpyKernels:
             np.multiply(output, output, out=t)
             np.subtract(1.0, t, out=t)  # 1 - t^2
         delta *= t
+
+
+def mean_cross_entropy(logits: np.ndarray, labels: np.ndarray, grad: np.ndarray) -> float:
+    """The mean softmax cross-entropy of ``logits`` (N, C) against class indices
+    ``labels`` (N,); its gradient with respect to the logits goes into ``grad`` (N, C).
+
+    The passes of ``CrossEntropyLoss``'s training case (class indices, 'mean', no
+    weights, no smoothing), in its order, with the same bits, into the step's buffer
+    instead of new arrays and without the module's checks (the step checks its input
+    once): l_i = log sum_c exp(s_ic) - s_iy with s = logits - max, and the gradient
+    (softmax - one_hot) / N.
+    """
+    n, c = logits.shape
+    np.subtract(logits, np.maximum.reduce(logits, axis=1, keepdims=True), out=grad)
+    flat = np.arange(0, n * c, c)  # the flat index of each row's target
+    flat += labels.astype(np.intp, copy=False)
+    picked = grad.ravel()[flat]  # s_iy, taken before exp overwrites s
+    np.exp(grad, out=grad)
+    total = np.add.reduce(grad, axis=1)
+    per = np.log(total)
+    per -= picked
+    total *= n
+    grad /= total[:, None]
+    grad.ravel()[flat] -= 1.0 / n
+    return float(logits.dtype.type(np.add.reduce(per) / n))

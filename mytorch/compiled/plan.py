@@ -14,6 +14,7 @@ longer matches, and the step plans again instead of training the old picture.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -141,30 +142,24 @@ class _Picture:
         self.modules = list(model.modules())
         self.children = [tuple(m._modules.values()) for m in self.modules]
         self.parameters = [tuple(m._parameters.values()) for m in self.modules]
-        self.data = [(p, p.data) for ps in self.parameters for p in ps if p is not None]
+        self.data_of = [p for ps in self.parameters for p in ps if p is not None]
+        self.data = [p.data for p in self.data_of]
         self.training = [m.training for m in self.modules]
         self.groups = _groups(optimizer)
         self.criterion, self.reduction = criterion, getattr(criterion, "reduction", None)
         self.label_smoothing = getattr(criterion, "label_smoothing", None)
 
     def matches(self, model: Module, criterion: Any, optimizer: Any) -> bool:
-        if self.modules[0] is not model or criterion is not self.criterion:
+        # Called before every step: comprehensions and tuple comparisons, whose
+        # element tests are identity first (modules and parameters define no __eq__).
+        modules = self.modules
+        if modules[0] is not model or criterion is not self.criterion:
             return False
-        for module, children, parameters, training in zip(
-            self.modules, self.children, self.parameters, self.training, strict=True
-        ):
-            if module.training != training or len(module._modules) != len(children):
-                return False
-            for child, then in zip(module._modules.values(), children, strict=True):
-                if child is not then:
-                    return False
-            for parameter, kept in zip(module._parameters.values(), parameters, strict=False):
-                if parameter is not kept:
-                    return False
-            if len(module._parameters) != len(parameters):
-                return False
         return (
-            all(p.data is data for p, data in self.data)
+            [m.training for m in modules] == self.training
+            and [tuple(m._modules.values()) for m in modules] == self.children
+            and [tuple(m._parameters.values()) for m in modules] == self.parameters
+            and all(map(is_, [p.data for p in self.data_of], self.data))
             and self.groups == _groups(optimizer)
             and getattr(criterion, "reduction", None) == self.reduction
             and getattr(criterion, "label_smoothing", None) == self.label_smoothing

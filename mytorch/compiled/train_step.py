@@ -32,6 +32,7 @@ import numpy as np
 from mytorch.compiled import epoch, kernels
 from mytorch.compiled.blas_threads import BlasThreads
 from mytorch.compiled.flat import FlatParameters
+from mytorch.compiled.numpy_kernels import mean_cross_entropy
 from mytorch.compiled.plan import NotFinite, Plan, make_plan
 from mytorch.nn.kernels import batch_sum, weight_gradient
 from mytorch.optim.kernels.threaded import for_each_chunk
@@ -40,6 +41,7 @@ from mytorch.underflow import quiet_underflow
 from mytorch.validation import (
     assume_finite,
     check_class_indices,
+    check_finite,
     check_float_array,
     check_positive_int,
     check_rng,
@@ -117,18 +119,41 @@ class TrainStep:
     # ------------------------------------------------------------------ planning
     def _replan(self) -> None:
         self._plan = make_plan(self.model, self.criterion, self.optimizer)
-        self._flat = FlatParameters(self._plan.parameters, self.optimizer, self._plan.optimizer)
-        # The parameters are views of the flat arrays now: that is the picture to keep.
-        self._plan.remember(self.model, self.criterion, self.optimizer)
-        self._buffers: dict[int, _Buffers] = {}
         self._index = {id(p): i for i, p in enumerate(self._plan.parameters)}
+        self._adopt_parameters()
+        self._buffers: dict[int, _Buffers] = {}
         self._kernels = kernels.for_backend(self.backend)
         self._mean = self.criterion.reduction == "mean"
-        self._epoch_inputs = None
+        # The training case of the cross-entropy ('mean', class indices, no smoothing)
+        # runs as one function into the step's buffer; other losses run their own code.
+        self._fused_loss = (
+            self._plan.loss == "CrossEntropyLoss"
+            and self._mean
+            and not self.criterion.label_smoothing
+        )
         self.fused = self._fused_names()
         linears = [s.module for s in self._plan.steps if s.kind == "linear"]
         widest = max(m.in_features * m.out_features for m in linears)
         self.blas_threads = BlasThreads(widest, self._blas_setting)
+
+    def _adopt_parameters(self) -> None:
+        """Make the parameters and the optimiser's state views of flat arrays."""
+        flat = self._flat = FlatParameters(
+            self._plan.parameters, self.optimizer, self._plan.optimizer
+        )
+        # The parameters are views of the flat arrays now: that is the picture to keep.
+        self._plan.remember(self.model, self.criterion, self.optimizer)
+        # Each Linear's gradient slices, by position in the chain (no lookups per step).
+        self._grad_views: list[tuple[np.ndarray, np.ndarray | None] | None] = [
+            (
+                flat.grad_view(self._index[id(s.module.weight)]),
+                None if s.module.bias is None else flat.grad_view(self._index[id(s.module.bias)]),
+            )
+            if s.kind == "linear"
+            else None
+            for s in self._plan.steps
+        ]
+        self._epoch_inputs = None
 
     def _fused_names(self) -> list[str]:
         names = []
@@ -153,14 +178,16 @@ class TrainStep:
         if not self._plan.matches(self.model, self.criterion, self.optimizer):
             self._replan()
         elif not self._flat.in_place():
-            self._flat = FlatParameters(self._plan.parameters, self.optimizer, self._plan.optimizer)
-            self._plan.remember(self.model, self.criterion, self.optimizer)
-            self._epoch_inputs = None
+            self._adopt_parameters()
 
     # ------------------------------------------------------------------ checks
-    def _check(self, x: Any, y: Any) -> None:
+    def _check(self, x: Any, y: Any, finite: bool = True) -> None:
+        """The input's and the targets' checks, with the layers' messages (``finite``:
+        also look for NaN and inf in ``x``)."""
         first = self._plan.steps[0].module
-        check_float_array(x, type(first).__name__, features=first.in_features, dtype=first.dtype)
+        check_float_array(
+            x, type(first).__name__, features=first.in_features, dtype=first.dtype, finite=finite
+        )
         if self._plan.loss == "CrossEntropyLoss" and not (
             isinstance(y, np.ndarray) and y.dtype.kind == "f"
         ):
@@ -179,9 +206,15 @@ class TrainStep:
     def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
         """Train on one mini-batch; return its loss (the criterion's reduction) as a float."""
         self._follow_edits()
-        self._check(x, y)
+        # NaN or inf in x makes its rows of x W^T NaN or inf (NaN propagates, and inf
+        # times any weight is inf or NaN), so where that product is the smaller array
+        # the step looks for them there, after the product, and only then in x itself,
+        # for the Linear's own message (hw1: 6,400 numbers instead of 78,400).
+        first = self._plan.steps[0].module
+        late = first.out_features < first.in_features
+        self._check(x, y, finite=not late)
         with assume_finite():
-            return self.blas_threads.run("step", x.shape[0], self._train, x, y)
+            return self.blas_threads.run("step", x.shape[0], self._train, x, y, late)
 
     def _buffers_for(self, n: int) -> _Buffers:
         buffers = self._buffers.get(n)
@@ -191,14 +224,24 @@ class TrainStep:
             buffers = self._buffers[n] = _Buffers(self._plan, n)
         return buffers
 
-    def _train(self, x: np.ndarray, y: np.ndarray) -> float:
+    def _train(self, x: np.ndarray, y: np.ndarray, check_input: bool = False) -> float:
+        """One step on a checked batch (``check_input``: NaN and inf in ``x`` not yet
+        looked for; the first product is checked instead)."""
         buffers = self._buffers_for(x.shape[0])
-        saved = self._forward(x, buffers)
-        with assume_finite(False):  # the loss checks the network's output, as in the reference
-            loss = float(self.criterion(self.output, y))
+        saved = self._forward(x, buffers, check_input)
+        delta = buffers.loss_grad  # our own copy of the loss's gradient: the steps work in place
+        if self._fused_loss and y.dtype.kind in "iu":
+            loss = mean_cross_entropy(self.output, y, delta)
+            if not math.isfinite(loss):
+                with assume_finite(False):  # the loss's own check names NaN or inf logits
+                    self.criterion(self.output, y)
+        else:
+            with assume_finite(False):  # the loss checks the network's output, as the reference
+                loss = float(self.criterion(self.output, y))
+            np.copyto(delta, self.criterion.backward())
         if self.guard and not math.isfinite(loss):
             raise NotFinite("loss", loss)
-        self._backward(saved, buffers, self.criterion.backward())
+        self._backward(saved, buffers, delta)
         if self.guard and not self._finite(self._flat.grad):
             raise NotFinite("gradient", loss)
         self._update()
@@ -213,7 +256,9 @@ class TrainStep:
                 return True
         return bool(np.isfinite(array).all())
 
-    def _forward(self, x: np.ndarray, buffers: _Buffers) -> list[np.ndarray | None]:
+    def _forward(
+        self, x: np.ndarray, buffers: _Buffers, check_input: bool = False
+    ) -> list[np.ndarray | None]:
         """Run the chain; return what backward needs of each step (a Linear's input, a
         fused activation's output)."""
         k = self._kernels
@@ -228,6 +273,8 @@ class TrainStep:
                 saved[i] = a
                 out = buffers.out[i]
                 np.matmul(a, layer.weight.data.T, out=out)  # y = x W^T (+ b below)
+                if check_input and i == 0 and not self._finite(out.reshape(-1)):
+                    check_finite(x, type(layer).__name__)  # raises if x is the cause
                 bias = None if layer.bias is None else layer.bias.data
                 following = steps[i + 1] if i + 1 < len(steps) else None
                 if following is not None and following.name in k.FUSED_ACTIVATIONS:
@@ -248,21 +295,20 @@ class TrainStep:
         return saved
 
     def _backward(
-        self, saved: list[np.ndarray | None], buffers: _Buffers, grad: np.ndarray
+        self, saved: list[np.ndarray | None], buffers: _Buffers, delta: np.ndarray
     ) -> None:
+        """Back from ``delta``, the loss's gradient in the step's buffer (changed in place)."""
         k = self._kernels
         steps = self._plan.steps
-        flat = self._flat
-        delta = buffers.loss_grad
-        np.copyto(delta, grad)  # our own copy: the fused steps work in place
+        grad_views = self._grad_views
         for i in range(len(steps) - 1, -1, -1):
             step = steps[i]
             if step.kind == "linear":
                 layer = step.module
-                index = self._index[id(layer.weight)]
-                weight_gradient(delta, saved[i], flat.grad_view(index))  # dW = delta^T x
-                if layer.bias is not None:
-                    batch_sum(delta, out=flat.grad_view(self._index[id(layer.bias)]))  # db
+                weight_grad, bias_grad = grad_views[i]
+                weight_gradient(delta, saved[i], weight_grad)  # dW = delta^T x
+                if bias_grad is not None:
+                    batch_sum(delta, out=bias_grad)  # db
                 if i > 0:
                     delta = np.matmul(delta, layer.weight.data, out=buffers.back[i])  # dx
             elif step.name in k.FUSED_ACTIVATIONS:
@@ -271,7 +317,7 @@ class TrainStep:
                 delta = self._module_backward(step.module, delta)
             else:
                 delta = step.module.backward(delta)
-        flat.grads_to_parameters()
+        self._flat.grads_to_parameters()
 
     def _module_backward(self, module: Any, delta: np.ndarray) -> np.ndarray:
         """A module's own backward, its parameter gradients copied into the flat array."""
