@@ -216,3 +216,25 @@ def test_the_trainer_passes_its_setting_to_the_compiled_step_and_refuses_a_bad_o
     assert trainer._step.blas_threads.setting == 1
     with pytest.raises(ValueError, match="Trainer: expected blas_threads"):
         Trainer(model, nn.CrossEntropyLoss(), blas_threads="many")
+
+
+def test_a_call_on_a_second_blas_pool_runs_on_one_thread_as_set_when_both_pools_have_more():
+    # numba's np.dot runs on SciPy's OpenBLAS beside NumPy's: two pools of spinning
+    # threads on the same cores. "as set" then runs such a call on one thread...
+    both = [FakeLibrary(2), FakeLibrary(4)]
+    threads = BlasThreads(SMALL_PRODUCT, AS_SET)
+    threads._libraries = both
+    seen = threads.run_second_pool("epoch", 1, lambda: [b.num_threads for b in both])
+    assert seen == [1, 1]
+    assert [b.num_threads for b in both] == [2, 4]  # put back
+    # ... but not when only one pool has threads to spare, nor for a small product,
+    alone = [FakeLibrary(1), FakeLibrary(2)]
+    threads._libraries = alone
+    assert threads.run_second_pool("epoch", 1, lambda: [b.num_threads for b in alone]) == [1, 2]
+    small = BlasThreads(SMALL_PRODUCT - 1, AS_SET)
+    small._libraries = both
+    assert small.run_second_pool("epoch", 1, lambda: [b.num_threads for b in both]) == [2, 4]
+    # ... and a number given is followed as for any call.
+    three = BlasThreads(SMALL_PRODUCT, 3)
+    three._libraries = both
+    assert three.run_second_pool("epoch", 1, lambda: [b.num_threads for b in both]) == [2, 3]

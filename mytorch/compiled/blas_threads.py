@@ -3,10 +3,9 @@
 A multi-threaded BLAS splits each matrix product between cores. For the products of a
 wide layer that pays; for a small network it can cost more than it saves (each pass
 after a product reads an output that another core wrote into its own cache, and the
-BLAS's idle threads spin between products). On the 2-core machine where this was
-measured, one epoch of 784-64-64-32-10 with sigmoids (batch 100) ran 1.7x *faster* on
-one BLAS thread than on two, while 784-64-64-10 with ReLUs (batch 128) ran 1.4x faster
-on two. Which side a model falls on depends on the machine, so ``"fastest"`` measures
+BLAS's idle threads spin between products), and on a loaded machine a thread that waits
+for a busy core holds up every product. Which side a model falls on depends on the
+machine and its load, so ``"fastest"`` measures
 it, as cuDNN's benchmark mode does for convolutions: the first calls of each kind
 alternate, in pairs, between the threads the BLAS is set to and one thread (the second
 call of each pair timed), and the faster is kept for a minute (then timed again: the
@@ -16,6 +15,9 @@ A product's last bits can depend on how many threads shared it out (OpenBLAS sum
 long inner dimension in other pieces when it splits it), so a timed choice can differ
 between two runs of the same seed by rounding; that is why it is not the default
 (``"as set"``: the BLAS runs as the user set it, and a seeded run repeats bit for bit).
+One exception, :meth:`BlasThreads.run_second_pool`: numba's products go to SciPy's
+OpenBLAS, a second pool of threads beside NumPy's, and two pools of spinning threads
+slow each other down, so "as set" runs those on one thread when both pools have more.
 Every setting puts the BLAS back as it was when each call returns. Setting threads needs
 threadpoolctl (in the ``fast`` extra); without it every call runs as set.
 """
@@ -119,6 +121,30 @@ class BlasThreads:
         if choice is not None:
             return self._limited(1, function, args)
         return self._trial(key, function, args)
+
+    def run_second_pool(
+        self, kind: str, rows: int, function: Callable[..., Any], *args: Any
+    ) -> Any:
+        """As :meth:`run`, for a call whose products go to a second BLAS library.
+
+        numba's ``np.dot`` calls SciPy's OpenBLAS, a library with a pool of threads of
+        its own beside NumPy's. After a product, OpenBLAS's idle threads spin for about
+        a tenth of a second before they sleep, so right after NumPy's BLAS ran (the
+        input's check, the caller's own products) the two pools' threads contend for the
+        same cores, and each product waits for a descheduled thread. Measured on 2
+        cores, hw1's whole numba epoch (batch 100): 1,000-1,070 us a step on two threads
+        right after a NumPy product, 565-575 on one, 530 on two once NumPy's threads had
+        gone to sleep. So with "as set", when both libraries have more than one thread,
+        such a call runs on one (which also makes it repeat bit for bit on any machine);
+        a number or "fastest" is followed as for any call.
+        """
+        if (
+            self.setting == AS_SET
+            and rows * self.widest_layer >= SMALL_PRODUCT
+            and len(self._libraries_above(1)) > 1
+        ):
+            return self._limited(1, function, args)
+        return self.run(kind, rows, function, *args)
 
     def _trial(self, key: tuple[str, int], function: Callable[..., Any], args: tuple) -> Any:
         times = self._times.get(key)
