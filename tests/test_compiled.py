@@ -413,6 +413,38 @@ def test_nan_or_inf_input_is_named_whichever_array_the_step_checks(width, bad_va
         assert np.isfinite(step(x, y))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("width", [5, 30], ids=["narrowing", "widening"])
+def test_run_epoch_stops_at_a_batch_with_nan_as_the_reference_loop_does(width, backend, close):
+    # Each batch is checked just before its first product: the batches before the bad
+    # one are trained, as the reference loop trains them, and the error is the first
+    # Linear's, about that batch (row 3 of the third batch of 8 holds the NaN).
+    model = _mlp(np.float64, sizes=(12, width, 4))
+    twin = copy.deepcopy(model)
+    x, y = _data(np.float64)
+    bad = x.copy()
+    bad[19, 7] = np.nan
+    step = compile_step(
+        model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), backend=backend
+    )
+    assert step.compiles_whole_epochs == (backend == "numba")
+    with pytest.raises(ValueError, match=r"^Linear: input contains 1 NaN .*index \(3, 7\)"):
+        step.run_epoch(bad, y, 8)
+    reference_optimizer = optim.SGD(twin.parameters(), lr=0.1)
+    for start in (0, 8):
+        _reference_step(
+            twin,
+            nn.CrossEntropyLoss(),
+            reference_optimizer,
+            x[start : start + 8],
+            y[start : start + 8],
+        )
+    for (name, a), (_, b) in zip(
+        twin.state_dict().items(), model.state_dict().items(), strict=True
+    ):
+        close(b, a, name, tol=1e-12)
+
+
 def test_bad_input_gets_the_layers_own_errors():
     model = _mlp(np.float64)
     step = compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mytorch.compiled.plan import NotFinite
+from mytorch.validation import check_finite
 
 __all__ = ["compiled_epoch", "plain_layers"]
 
@@ -115,7 +116,7 @@ def compiled_epoch(
 
     gemm_at = gemm_address(dtype)
 
-    def train(begin: int, end: int, start: int) -> tuple[float, int, int, int]:
+    def train(begin: int, end: int, start: int) -> tuple[float, int, int, int, bool]:
         # Rows begin:end of the epoch (whole batches, or up to the end).
         if order is None:
             part = (X[begin:end], y[begin:end], np.zeros(0, np.int64))
@@ -129,12 +130,12 @@ def compiled_epoch(
 
     # While the BLAS threads are still being chosen (blas_threads.py), the epoch runs
     # in pieces of a few batches, each timed; then the rest in one call.
-    total, errors, failed_at, begin = 0.0, 0, -1, 0
+    total, errors, failed_at, begin, bad_input = 0.0, 0, -1, 0, False
     piece = 2 * batch_size
     while begin < n:
         deciding = step.blas_threads.deciding("epoch", batch_size)
         end = min(begin + piece, n) if deciding else n
-        part_total, part_errors, steps_done, part_failed = run(
+        part_total, part_errors, steps_done, part_failed, bad_input = run(
             "epoch", batch_size, train, begin, end, start
         )
         total += part_total
@@ -151,6 +152,8 @@ def compiled_epoch(
     if failed_at >= 0:
         index = slice(failed_at, failed_at + batch_size)
         batch = X[index if order is None else order[index]]
+        if bad_input:  # the batch itself: the first Linear's own error, as in the reference
+            check_finite(batch, type(layers[0][0]).__name__)
         raise NotFinite("output", total, batch, failed_at // batch_size + 1)
     if step.guard and not (math.isfinite(total) and step._finite(flat.data)):
         raise NotFinite("loss", total)

@@ -154,6 +154,19 @@ def _softmax_cross_entropy(logits, labels, grad, mean):
 
 
 @_jit
+def _all_finite(a):
+    """Whether every entry of the 2-D ``a`` is finite (x - x is 0 only for finite x)."""
+    rows, cols = a.shape
+    for i in range(rows):
+        total = 0.0
+        for j in range(cols):
+            total += a[i, j] - a[i, j]
+        if total != 0.0 or total != total:  # NaN: inf - inf, or NaN itself
+            return False
+    return True
+
+
+@_jit
 def _column_sums(delta, out):
     rows, cols = delta.shape
     for j in range(cols):
@@ -192,7 +205,7 @@ def _adam(data, grad, m, v, decay, beta1, beta2, one_minus_beta1, one_minus_beta
 def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, grad_b, outs,
                 backs, loss_grad, flat_data, flat_grad, state_a, state_b, kind, hyper, start,
                 mean, gemm_at):  # fmt: skip
-    """Train one epoch; return (loss sum, errors, steps, where it stopped).
+    """Train one epoch; return (loss sum, errors, steps, where it stopped, why).
 
     ``kind`` 0: SGD with ``hyper`` = (lr, momentum, weight_decay, nesterov); ``state_a``
     its momentum buffer (``start`` > 0: not the first step). ``kind`` 1: Adam(W) with
@@ -200,8 +213,10 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
     its moments and ``start`` the steps done so far. Returns the per-sample losses summed,
     the arg-max errors, the steps done, and -1, or the first row of the batch whose logits
     held NaN or inf: the epoch stops there, before that batch's update, as the reference
-    trainer's guard stops it. ``gemm_at``: the address of NumPy's own ``cblas_?gemm``
-    for the products (``numba_blas``), or 0 for ``np.dot`` (SciPy's BLAS).
+    trainer's guard stops it; last, whether it stopped because that batch itself held NaN
+    or inf (found from its first product, as the first Linear's check would find it).
+    ``gemm_at``: the address of NumPy's own ``cblas_?gemm`` for the products
+    (``numba_blas``), or 0 for ``np.dot`` (SciPy's BLAS).
     """
     n = order.size if order.size else X.shape[0]  # the rows of order, or all of X's
     one, zero = _cast(X, 1.0), _cast(X, 0.0)
@@ -235,6 +250,10 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
                 gemm(gemm_at, a, False, weights[k], True, out)
             else:
                 np.dot(a, weights[k].T, out)
+            # NaN or inf in the batch makes its rows of x W^T NaN or inf: look there (a
+            # smaller array), and in the batch itself only then.
+            if k == 0 and not _all_finite(out) and not _all_finite(xb):
+                return loss_sum, errors, step, begin, True
             if codes[k] == 1:
                 _sigmoid_rows(out, biases[k], has_bias[k], work, bits)
             else:
@@ -244,7 +263,7 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
         for r in range(rows):
             for j in range(logits.shape[1]):
                 if not np.isfinite(logits[r, j]):
-                    return loss_sum, errors, step, begin
+                    return loss_sum, errors, step, begin, False
         for r in range(rows):
             best = 0
             for j in range(1, logits.shape[1]):
@@ -291,7 +310,7 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
         if kind == 0:
             step += 1
         begin = stop
-    return loss_sum, errors, step, -1
+    return loss_sum, errors, step, -1, False
 
 
 class NumbaKernels:
