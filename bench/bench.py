@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         jax_note = load_jax(args.threads)[1]
     repeats = args.repeats or (7 if args.quick else 9)
-    pause = 0.02 if args.quick else 0.1
+    # OpenBLAS's idle threads spin for up to 0.2 s after a product (measured here: a
+    # numba epoch on another BLAS ran 2x slower within 0.1-0.2 s of a NumPy product).
+    pause = 0.02 if args.quick else 0.3
     wanted = set(args.configs or [c.name for c in CONFIGS] + ["infer-f32"])
     if "infer-f32" in wanted:
         wanted.add("wide-f32")

@@ -110,3 +110,19 @@ def test_the_vectorised_sigmoid_keeps_the_references_ends(dtype):
     expected = sigmoid(edges.astype(np.float64)).astype(dtype)  # the reference's function
     np.testing.assert_allclose(got, expected, rtol=float(np.finfo(dtype).eps), atol=0)
     assert np.isnan(got[0, 0])
+
+
+def test_without_numpys_own_blas_library_the_address_is_0(monkeypatch, tmp_path):
+    # NumPy built against MKL or a system BLAS: no such file, or a file without the
+    # symbol; the epoch then uses np.dot.
+    numba_blas.gemm_address.cache_clear()
+    try:
+        monkeypatch.setattr(numba_blas, "_numpy_blas_libraries", lambda: [])
+        assert numba_blas.gemm_address(np.dtype(np.float64)) == 0
+        numba_blas.gemm_address.cache_clear()
+        not_a_library = tmp_path / "libscipy_openblas64_-fake.so"
+        not_a_library.write_bytes(b"not a shared library")
+        monkeypatch.setattr(numba_blas, "_numpy_blas_libraries", lambda: [not_a_library])
+        assert numba_blas.gemm_address(np.dtype(np.float32)) == 0
+    finally:
+        numba_blas.gemm_address.cache_clear()

@@ -10,6 +10,8 @@ spellings round identically, which ``tests/test_compiled.py`` checks bit for bit
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["NumpyKernels", "mean_cross_entropy"]
@@ -73,10 +75,14 @@ def mean_cross_entropy(logits: np.ndarray, labels: np.ndarray, grad: np.ndarray)
     weights, no smoothing), in its order, with the same bits, into the step's buffer
     instead of new arrays and without the module's checks (the step checks its input
     once): l_i = log sum_c exp(s_ic) - s_iy with s = logits - max, and the gradient
-    (softmax - one_hot) / N.
+    (softmax - one_hot) / N. NaN when a row's largest logit is NaN or inf: nothing is
+    computed then (the caller runs the loss's own code, which names the bad values).
     """
     n, c = logits.shape
-    np.subtract(logits, np.maximum.reduce(logits, axis=1, keepdims=True), out=grad)
+    top = np.maximum.reduce(logits, axis=1, keepdims=True)
+    if not np.logical_and.reduce(np.isfinite(top), axis=None):
+        return math.nan  # NaN or inf logits: the caller runs the loss's own code
+    np.subtract(logits, top, out=grad)
     flat = np.arange(0, n * c, c)  # the flat index of each row's target
     flat += labels.astype(np.intp, copy=False)
     picked = grad.ravel()[flat]  # s_iy, taken before exp overwrites s

@@ -6,7 +6,8 @@ dispatch, allocates every activation, and updates each parameter with its own do
 NumPy calls. A ``TrainStep`` computes the same values with the same formulas, read once
 into a plan (``plan.py``):
 
-* the input is checked once, at the boundary, with the layers' own messages;
+* the input is checked at the boundary, with the layers' own messages (NaN and inf
+  batch by batch, just before the first product, while the batch is in the cache);
 * every array is preallocated per batch shape and reused, and GEMMs write into them;
 * a Linear's bias add and the activation after it, and the activation's derivative and
   the gradient it multiplies, run as one pass each (``kernels.py``: in place with NumPy,
@@ -233,13 +234,10 @@ class TrainStep:
         buffers = self._buffers_for(x.shape[0])
         saved = self._forward(x, buffers, check_input)
         delta = buffers.loss_grad  # our own copy of the loss's gradient: the steps work in place
-        if self._fused_loss and y.dtype.kind in "iu":
-            loss = mean_cross_entropy(self.output, y, delta)
-            if not math.isfinite(loss):
-                with assume_finite(False):  # the loss's own check names NaN or inf logits
-                    self.criterion(self.output, y)
-        else:
-            with assume_finite(False):  # the loss checks the network's output, as the reference
+        fused = self._fused_loss and y.dtype.kind in "iu"
+        loss = mean_cross_entropy(self.output, y, delta) if fused else math.nan
+        if not math.isfinite(loss):  # another loss, or NaN/inf logits: the loss's own code
+            with assume_finite(False):  # it checks the network's output, as the reference
                 loss = float(self.criterion(self.output, y))
             np.copyto(delta, self.criterion.backward())
         if self.guard and not math.isfinite(loss):
