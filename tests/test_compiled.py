@@ -530,6 +530,35 @@ def test_compiled_predict_folds_batchnorm_and_agrees_with_the_model(dtype, backe
     assert not predictor.is_current()
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_predict_runs_a_relu_chain_in_one_call_with_the_models_output(dtype, close):
+    # Linear + ReLU chains (BatchNorm folded) run as one numba call; the result must be
+    # the model's for one row and many, for any memory layout of the input.
+    model = nn.Sequential(
+        nn.Linear(12, 9, rng=0, dtype=dtype),
+        nn.BatchNorm1d(9, dtype=dtype),
+        nn.ReLU(),
+        nn.Linear(9, 4, rng=2, dtype=dtype),
+    )
+    x, _ = _data(dtype)
+    model(x)
+    model.eval()
+    predictor = compile_predict(model, backend="numba")
+    assert predictor._chain is not None
+    for rows in (1, 7, 40):
+        expected = model(x[:rows])
+        close(predictor(x[:rows]), expected, f"{rows} rows", tol=TOL[dtype])
+        close(
+            predictor(np.asfortranarray(x[:rows])),
+            expected,
+            f"{rows} rows, F order",
+            tol=TOL[dtype],
+        )
+    assert compile_predict(model, backend="numpy")._chain is None
+    sigmoid = nn.Sequential(nn.Linear(12, 4, rng=0, dtype=dtype), nn.Sigmoid())
+    assert compile_predict(sigmoid.eval(), backend="numba")._chain is None  # NumPy's exp
+
+
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_every_optimiser_in_the_whole_compiled_epoch_is_the_reference(name, close):
     from mytorch.data import DataLoader

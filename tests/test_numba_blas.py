@@ -26,11 +26,11 @@ DTYPES = [np.float64, np.float32]
 
 
 def _address(dtype):
-    address = numba_blas.gemm_address(np.dtype(dtype))
+    addresses = numba_blas.blas_addresses(np.dtype(dtype))
     if not numba_blas._numpy_blas_libraries():
         pytest.skip("this NumPy was not built with its own OpenBLAS wheel library")
-    assert address != 0
-    return address
+    assert addresses.dtype == np.int64 and (addresses != 0).all()
+    return addresses
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -45,6 +45,16 @@ def test_gemm_is_numpys_matmul_bit_for_bit_in_every_orientation(dtype):
         (delta, True, x, False, delta.T @ x),  # weight gradient: delta^T x
         (delta, False, weight, False, delta @ weight),  # input gradient: delta W
         (x[5:17], False, weight, True, x[5:17] @ weight.T),  # a batch: rows of X
+        (x[4:5], False, weight, True, x[4:5] @ weight.T),  # batch size 1
+        (delta[2:3], False, weight, False, delta[2:3] @ weight),
+        (delta[2:3], True, x[2:3], False, delta[2:3].T @ x[2:3]),  # an outer product
+    ]
+    # One row times a large matrix (the matrix-vector product), both orientations.
+    big = rng.standard_normal((600, 500)).astype(dtype)
+    row, column_row = x[:1, :1].repeat(500, axis=1).copy(), delta[:1, :1].repeat(600, axis=1).copy()
+    cases += [
+        (row, False, big, True, row @ big.T),
+        (column_row, False, big, False, column_row @ big),
     ]
     for a, transpose_a, b, transpose_b, expected in cases:
         out = np.full(expected.shape, np.nan, dtype)
@@ -53,7 +63,7 @@ def test_gemm_is_numpys_matmul_bit_for_bit_in_every_orientation(dtype):
 
 
 def test_an_unknown_dtype_has_no_address():
-    assert numba_blas.gemm_address(np.dtype(np.float16)) == 0
+    assert (numba_blas.blas_addresses(np.dtype(np.float16)) == 0).all()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -80,7 +90,8 @@ def test_the_whole_epoch_on_numpys_blas_or_numbas_gives_the_same_training(dtype,
         for m in models
     ]
     losses = [steps[0].run_epoch(x, y, 16)]
-    monkeypatch.setattr(numba_blas, "gemm_address", lambda dtype: 0)  # np.dot: SciPy's BLAS
+    # np.dot: SciPy's BLAS
+    monkeypatch.setattr(numba_blas, "blas_addresses", lambda dtype: np.zeros(2, np.int64))
     losses.append(steps[1].run_epoch(x, y, 16))
     assert epoch.plain_layers(steps[1]) is not None
     tol = 1e-12 if dtype == np.float64 else 1e-5
@@ -115,14 +126,14 @@ def test_the_vectorised_sigmoid_keeps_the_references_ends(dtype):
 def test_without_numpys_own_blas_library_the_address_is_0(monkeypatch, tmp_path):
     # NumPy built against MKL or a system BLAS: no such file, or a file without the
     # symbol; the epoch then uses np.dot.
-    numba_blas.gemm_address.cache_clear()
+    numba_blas._addresses.cache_clear()
     try:
         monkeypatch.setattr(numba_blas, "_numpy_blas_libraries", lambda: [])
-        assert numba_blas.gemm_address(np.dtype(np.float64)) == 0
-        numba_blas.gemm_address.cache_clear()
+        assert (numba_blas.blas_addresses(np.dtype(np.float64)) == 0).all()
+        numba_blas._addresses.cache_clear()
         not_a_library = tmp_path / "libscipy_openblas64_-fake.so"
         not_a_library.write_bytes(b"not a shared library")
         monkeypatch.setattr(numba_blas, "_numpy_blas_libraries", lambda: [not_a_library])
-        assert numba_blas.gemm_address(np.dtype(np.float32)) == 0
+        assert (numba_blas.blas_addresses(np.dtype(np.float32)) == 0).all()
     finally:
-        numba_blas.gemm_address.cache_clear()
+        numba_blas._addresses.cache_clear()

@@ -50,7 +50,7 @@ def compiled_epoch(
     """Train one epoch of ``step``'s plain network in one compiled call; return (the
     per-sample losses summed, the arg-max errors)."""
     from mytorch.compiled import numba_loops
-    from mytorch.compiled.numba_blas import gemm_address
+    from mytorch.compiled.numba_blas import blas_addresses
 
     layers = plain_layers(step)
     flat, group = step._flat, step.optimizer.param_groups[0]
@@ -114,7 +114,7 @@ def compiled_epoch(
         *(loss_grad, flat.data, flat.grad, state_a, state_b, kind, hyper),
     )
 
-    gemm_at = gemm_address(dtype)
+    blas = blas_addresses(dtype)
 
     def train(begin: int, end: int, start: int) -> tuple[float, int, int, int, bool]:
         # Rows begin:end of the epoch (whole batches, or up to the end).
@@ -122,11 +122,11 @@ def compiled_epoch(
             part = (X[begin:end], y[begin:end], np.zeros(0, np.int64))
         else:
             part = (X, y, order[begin:end].astype(np.int64))
-        return numba_loops.train_epoch(*part, *fixed, start, step._mean, gemm_at)
+        return numba_loops.train_epoch(*part, *fixed, start, step._mean, blas)
 
     # On NumPy's own BLAS the threads are those of every other call; on SciPy's (numba's
     # np.dot), a second pool of threads: see BlasThreads.run_second_pool.
-    run = step.blas_threads.run if gemm_at else step.blas_threads.run_second_pool
+    run = step.blas_threads.run if blas[0] else step.blas_threads.run_second_pool
 
     # While the BLAS threads are still being chosen (blas_threads.py), the epoch runs
     # in pieces of a few batches, each timed; then the rest in one call.

@@ -8,13 +8,14 @@ waits for a descheduled thread: measured on 2 cores, hw1's epoch (batch 100) too
 1,000-1,070 us a step that way, against 530 us once NumPy's threads had gone to sleep.
 
 NumPy's wheels ship OpenBLAS with 64-bit integers and prefixed names
-(``scipy_cblas_dgemm64_``). :func:`gemm_address` finds that function in the library NumPy
-loaded, and :func:`gemm` (a numba intrinsic) calls it through its address, so the whole
-epoch's products run on NumPy's one pool of threads, with the bits of NumPy's ``matmul``
-(the same library and the same arguments). Where NumPy was built another way (MKL, a
-system BLAS) the address is 0 and the loops use ``np.dot``.
+(``scipy_cblas_dgemm64_``). :func:`blas_addresses` finds the matrix-matrix and
+matrix-vector products in the library NumPy loaded, and :func:`gemm` calls them through
+their addresses (numba intrinsics), so the whole epoch's products run on NumPy's one pool
+of threads, with the bits of NumPy's ``matmul`` (the same library and the same
+arguments). Where NumPy was built another way (MKL, a system BLAS) the addresses are 0
+and the loops use ``np.dot``.
 
-The address is an argument, not a constant baked into the code, so numba can cache the
+The addresses are arguments, not constants baked into the code, so numba can cache the
 compiled loops on disk.
 """
 
@@ -29,13 +30,14 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["ROW_MAJOR", "NO_TRANS", "TRANS", "gemm", "gemm_address"]
+__all__ = ["ROW_MAJOR", "NO_TRANS", "TRANS", "blas_addresses", "gemm"]
 
 # CBLAS's enumerations.
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+#: (matrix-matrix, matrix-vector) products by dtype, as NumPy's wheel names them.
 _SYMBOLS = {
-    np.dtype(np.float64): "scipy_cblas_dgemm64_",
-    np.dtype(np.float32): "scipy_cblas_sgemm64_",
+    np.dtype(np.float64): ("scipy_cblas_dgemm64_", "scipy_cblas_dgemv64_"),
+    np.dtype(np.float32): ("scipy_cblas_sgemm64_", "scipy_cblas_sgemv64_"),
 }
 
 
@@ -53,23 +55,29 @@ def _numpy_blas_libraries() -> list[Path]:
 
 
 @cache
-def gemm_address(dtype: np.dtype) -> int:
-    """The address of NumPy's ``cblas_?gemm`` (64-bit integers) for ``dtype``, or 0."""
-    symbol = _SYMBOLS.get(np.dtype(dtype))
-    if symbol is None:
-        return 0
+def _addresses(dtype: np.dtype) -> tuple[int, int]:
+    symbols = _SYMBOLS.get(np.dtype(dtype))
+    if symbols is None:
+        return 0, 0
     for path in _numpy_blas_libraries():
         try:
             library = ctypes.CDLL(str(path))  # already loaded by NumPy: the same copy
-            function = getattr(library, symbol)
+            functions = [getattr(library, symbol) for symbol in symbols]
         except (OSError, AttributeError):
             continue
-        return int(ctypes.cast(function, ctypes.c_void_p).value or 0)
-    return 0
+        gemm_at, gemv_at = (int(ctypes.cast(f, ctypes.c_void_p).value or 0) for f in functions)
+        return gemm_at, gemv_at
+    return 0, 0
+
+
+def blas_addresses(dtype: np.dtype) -> np.ndarray:
+    """The addresses of NumPy's ``cblas_?gemm`` and ``cblas_?gemv`` (64-bit integers) for
+    ``dtype``, as an int64 array of two for :func:`gemm`; zeros where there are none."""
+    return np.array(_addresses(np.dtype(dtype)), np.int64)
 
 
 @intrinsic
-def _call(typingctx, address, transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc):  # noqa: ARG001
+def _call_gemm(typingctx, address, transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc):  # noqa: ARG001
     """cblas_?gemm(RowMajor, ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, ldc) at ``address``."""
     real = a.dtype
     signature = types.void(address, transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc)
@@ -113,15 +121,70 @@ def _call(typingctx, address, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
     return signature, codegen
 
 
+@intrinsic
+def _call_gemv(typingctx, address, transpose, m, n, a, lda, x, y):  # noqa: ARG001
+    """cblas_?gemv(RowMajor, trans, m, n, 1, a, lda, x, 1, 0, y, 1) at ``address``."""
+    real = a.dtype
+    signature = types.void(address, transpose, m, n, a, lda, x, y)
+
+    def codegen(context, builder, sig, args):
+        address, transpose, m, n, a, lda, x, y = args
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        scalar = context.get_value_type(real)
+        pointer = scalar.as_pointer()
+        # (order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy)
+        arguments = [i32, i32, i64, i64, scalar, pointer, i64, pointer, i64]
+        function_type = ir.FunctionType(ir.VoidType(), [*arguments, scalar, pointer, i64])
+        function = builder.inttoptr(address, function_type.as_pointer())
+
+        def data(array_value, array_type):
+            array = context.make_array(array_type)(context, builder, array_value)
+            return builder.bitcast(array.data, pointer)
+
+        one = ir.Constant(i64, 1)
+        builder.call(
+            function,
+            [
+                ir.Constant(i32, ROW_MAJOR),
+                builder.trunc(transpose, i32),
+                m,
+                n,
+                ir.Constant(scalar, 1.0),
+                data(a, sig.args[4]),
+                lda,
+                data(x, sig.args[6]),
+                one,
+                ir.Constant(scalar, 0.0),
+                data(y, sig.args[7]),
+                one,
+            ],
+        )
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
 @njit(cache=True, nogil=True)
-def gemm(address, a, transpose_a, b, transpose_b, c):  # pragma: no cover - compiled
-    """``c = op(a) @ op(b)`` through the ``cblas_?gemm`` at ``address`` (``op`` is the
-    transpose where its flag is set); ``a``, ``b`` and ``c`` are C-contiguous and of
-    one dtype, ``c`` of the product's shape."""
+def gemm(blas, a, transpose_a, b, transpose_b, c):  # pragma: no cover - compiled
+    """``c = op(a) @ op(b)`` through NumPy's BLAS at the addresses ``blas`` (from
+    :func:`blas_addresses`; ``op`` is the transpose where its flag is set); ``a``, ``b``
+    and ``c`` are C-contiguous and of one dtype, ``c`` of the product's shape.
+
+    A single row (batch size 1) goes to the matrix-vector product, as NumPy's ``matmul``
+    sends it (the same bits): OpenBLAS's matrix-matrix product with one row packs all of
+    ``b`` first, and for large ``b`` that costs far more than the product (measured: 353
+    against 31 us for 1024 x 1024).
+    """
     m, n = c.shape
+    if m == 1 and not transpose_a and blas[1] != 0:
+        if transpose_b:  # c^T = b a^T, b of shape (n, k)
+            _call_gemv(blas[1], NO_TRANS, n, b.shape[1], b, b.shape[1], a, c)
+        else:  # c^T = b^T a^T, b of shape (k, n)
+            _call_gemv(blas[1], TRANS, b.shape[0], n, b, n, a, c)
+        return
     k = a.shape[0] if transpose_a else a.shape[1]
-    _call(
-        address,
+    _call_gemm(
+        blas[0],
         TRANS if transpose_a else NO_TRANS,
         TRANS if transpose_b else NO_TRANS,
         m,

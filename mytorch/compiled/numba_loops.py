@@ -29,7 +29,7 @@ import numpy as np
 from mytorch.compiled.numba_blas import gemm
 from mytorch.compiled.numpy_kernels import NumpyKernels
 
-__all__ = ["ACTIVATION_CODES", "NumbaKernels", "train_epoch"]
+__all__ = ["ACTIVATION_CODES", "NumbaKernels", "forward_chain", "train_epoch"]
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
@@ -204,7 +204,7 @@ def _adam(data, grad, m, v, decay, beta1, beta2, one_minus_beta1, one_minus_beta
 @_jit
 def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, grad_b, outs,
                 backs, loss_grad, flat_data, flat_grad, state_a, state_b, kind, hyper, start,
-                mean, gemm_at):  # fmt: skip
+                mean, blas):  # fmt: skip
     """Train one epoch; return (loss sum, errors, steps, where it stopped, why).
 
     ``kind`` 0: SGD with ``hyper`` = (lr, momentum, weight_decay, nesterov); ``state_a``
@@ -215,8 +215,8 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
     held NaN or inf: the epoch stops there, before that batch's update, as the reference
     trainer's guard stops it; last, whether it stopped because that batch itself held NaN
     or inf (found from its first product, as the first Linear's check would find it).
-    ``gemm_at``: the address of NumPy's own ``cblas_?gemm`` for the products
-    (``numba_blas``), or 0 for ``np.dot`` (SciPy's BLAS).
+    ``blas``: the addresses of NumPy's own BLAS products (``numba_blas``), or zeros for
+    ``np.dot`` (SciPy's BLAS).
     """
     n = order.size if order.size else X.shape[0]  # the rows of order, or all of X's
     one, zero = _cast(X, 1.0), _cast(X, 0.0)
@@ -246,8 +246,8 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
         a = xb
         for k in range(layers):
             out = outs[k][:rows]
-            if gemm_at:
-                gemm(gemm_at, a, False, weights[k], True, out)
+            if blas[0]:
+                gemm(blas, a, False, weights[k], True, out)
             else:
                 np.dot(a, weights[k].T, out)
             # NaN or inf in the batch makes its rows of x W^T NaN or inf: look there (a
@@ -279,16 +279,16 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
             if k < layers - 1:
                 _times_derivative(delta, outs[k][:rows], codes[k], one, zero)
             inputs = outs[k - 1][:rows] if k > 0 else xb
-            if gemm_at:
-                gemm(gemm_at, delta, True, inputs, False, grad_w[k])
+            if blas[0]:
+                gemm(blas, delta, True, inputs, False, grad_w[k])
             else:
                 np.dot(delta.T, inputs, grad_w[k])
             if has_bias[k]:
                 _column_sums(delta, grad_b[k])
             if k > 0:
                 nxt = backs[k][:rows]
-                if gemm_at:
-                    gemm(gemm_at, delta, False, weights[k], False, nxt)
+                if blas[0]:
+                    gemm(blas, delta, False, weights[k], False, nxt)
                 else:
                     np.dot(delta, weights[k], nxt)
                 delta = nxt
@@ -311,6 +311,25 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
             step += 1
         begin = stop
     return loss_sum, errors, step, -1, False
+
+
+@_jit
+def forward_chain(x, weights, biases, has_bias, codes, outs, blas):
+    """``compile_predict``'s forward in one call: for each layer ``out = f(a W^T + b)``
+    into its buffer (Identity or ReLU: the NumPy passes' bits), the products on NumPy's
+    BLAS (``blas``, see ``numba_blas``) or ``np.dot``. Returns the last buffer."""
+    one, zero = _cast(x, 1.0), _cast(x, 0.0)
+    a = outs[0]
+    for k in range(len(weights)):
+        out = outs[k]
+        source = x if k == 0 else outs[k - 1]
+        if blas[0]:
+            gemm(blas, source, False, weights[k], True, out)
+        else:
+            np.dot(source, weights[k].T, out)
+        _bias_activation(out, biases[k], has_bias[k], codes[k], one, zero)
+        a = out
+    return a
 
 
 class NumbaKernels:

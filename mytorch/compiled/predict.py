@@ -80,6 +80,31 @@ class Predictor:
         self.in_features = first.in_features
         self.dtype = self._layers[0].weight.dtype
         self._buffers: dict[int, list[np.ndarray]] = {}
+        self._chain = self._compiled_chain()
+
+    def _compiled_chain(self) -> tuple | None:
+        """The arguments of ``numba_loops.forward_chain`` when the whole forward can run as
+        one compiled call (numba; every layer a Linear with Identity or ReLU after it): at
+        batch size 1 the per-layer calls from Python cost as much as a tenth of the
+        products. None otherwise."""
+        if self.backend != "numba":
+            return None
+        if any(
+            layer.after or layer.activation not in (None, "Identity", "ReLU")
+            for layer in self._layers
+        ):
+            return None
+        from mytorch.compiled.numba_blas import blas_addresses
+        from mytorch.compiled.numba_loops import ACTIVATION_CODES
+
+        empty = np.zeros(1, self.dtype)
+        return (
+            tuple(np.ascontiguousarray(layer.weight) for layer in self._layers),
+            tuple(empty if layer.bias is None else layer.bias for layer in self._layers),
+            np.array([layer.bias is not None for layer in self._layers]),
+            np.array([ACTIVATION_CODES[layer.activation or "Identity"] for layer in self._layers]),
+            blas_addresses(self.dtype),
+        )
 
     def _add(self, name: str, module: Module) -> None:
         kind = name
@@ -130,6 +155,12 @@ class Predictor:
             buffers = self._buffers[X.shape[0]] = [
                 np.empty((X.shape[0], layer.weight.shape[0]), self.dtype) for layer in self._layers
             ]
+        if self._chain is not None and X.flags.c_contiguous:
+            from mytorch.compiled.numba_loops import forward_chain
+
+            weights, biases, has_bias, codes, blas = self._chain
+            out = forward_chain(X, weights, biases, has_bias, codes, tuple(buffers), blas)
+            return np.array(out, copy=True)
         a = X
         with assume_finite():
             for layer, out in zip(self._layers, buffers, strict=True):
