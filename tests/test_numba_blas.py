@@ -137,3 +137,26 @@ def test_without_numpys_own_blas_library_the_address_is_0(monkeypatch, tmp_path)
         assert (numba_blas.blas_addresses(np.dtype(np.float32)) == 0).all()
     finally:
         numba_blas._addresses.cache_clear()
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_the_whole_epoch_of_an_f_ordered_x_is_that_of_a_c_ordered_one(shuffle):
+    # The compiled products take row-major batches: scikit-learn's checks, for one, pass
+    # Fortran-ordered data, which must train exactly as the same data in C order.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((50, 20))
+    y = rng.integers(0, 5, 50)
+    models = [
+        nn.Sequential(nn.Linear(20, 16, rng=0), nn.ReLU(), nn.Linear(16, 5, rng=1))
+        for _ in range(2)
+    ]
+    steps = [
+        compile_step(m, nn.CrossEntropyLoss(), optim.Adam(m.parameters(), lr=0.01), backend="numba")
+        for m in models
+    ]
+    for data, step in zip((x, np.asfortranarray(x)), steps, strict=True):
+        assert step.compiles_whole_epochs
+        for epoch_index in range(2):
+            step.run_epoch(data, y, 8, shuffle=shuffle, rng=epoch_index)
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_array_equal(b.data, a.data)

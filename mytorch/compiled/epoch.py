@@ -108,6 +108,9 @@ def compiled_epoch(
         )
         start = flat.step
     y = y.astype(np.int64, copy=False)
+    # The compiled products take row-major batches (numba_blas.gemm): rows of a
+    # C-ordered X are; an F-ordered X (scikit-learn's checks pass one) is copied once.
+    X = np.ascontiguousarray(X)
     n = X.shape[0]
     fixed = (
         *(batch_size, weights, biases, has_bias, codes, grad_w, grad_b, outs, backs),

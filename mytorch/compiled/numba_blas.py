@@ -168,7 +168,8 @@ def _call_gemv(typingctx, address, transpose, m, n, a, lda, x, y):  # noqa: ARG0
 def gemm(blas, a, transpose_a, b, transpose_b, c):  # pragma: no cover - compiled
     """``c = op(a) @ op(b)`` through NumPy's BLAS at the addresses ``blas`` (from
     :func:`blas_addresses`; ``op`` is the transpose where its flag is set); ``a``, ``b``
-    and ``c`` are C-contiguous and of one dtype, ``c`` of the product's shape.
+    and ``c`` are of one dtype and row-major (C-contiguous, or rows of such an array: the
+    leading dimension is taken from the row stride), ``c`` of the product's shape.
 
     A single row (batch size 1) goes to the matrix-vector product, as NumPy's ``matmul``
     sends it (the same bits): OpenBLAS's matrix-matrix product with one row packs all of
@@ -176,11 +177,16 @@ def gemm(blas, a, transpose_a, b, transpose_b, c):  # pragma: no cover - compile
     against 31 us for 1024 x 1024).
     """
     m, n = c.shape
+    lda, ldb, ldc = (
+        a.strides[0] // a.itemsize,
+        b.strides[0] // b.itemsize,
+        c.strides[0] // c.itemsize,
+    )
     if m == 1 and not transpose_a and blas[1] != 0:
         if transpose_b:  # c^T = b a^T, b of shape (n, k)
-            _call_gemv(blas[1], NO_TRANS, n, b.shape[1], b, b.shape[1], a, c)
+            _call_gemv(blas[1], NO_TRANS, n, b.shape[1], b, ldb, a, c)
         else:  # c^T = b^T a^T, b of shape (k, n)
-            _call_gemv(blas[1], TRANS, b.shape[0], n, b, n, a, c)
+            _call_gemv(blas[1], TRANS, b.shape[0], n, b, ldb, a, c)
         return
     k = a.shape[0] if transpose_a else a.shape[1]
     _call_gemm(
@@ -191,9 +197,9 @@ def gemm(blas, a, transpose_a, b, transpose_b, c):  # pragma: no cover - compile
         n,
         k,
         a,
-        a.shape[1],
+        lda,
         b,
-        b.shape[1],
+        ldb,
         c,
-        c.shape[1],
+        ldc,
     )
