@@ -73,10 +73,11 @@ def mean_cross_entropy(logits: np.ndarray, labels: np.ndarray, grad: np.ndarray)
 
     The passes of ``CrossEntropyLoss``'s training case (class indices, 'mean', no
     weights, no smoothing), in its order, with the same bits, into the step's buffer
-    instead of new arrays and without the module's checks (the step checks its input
-    once): l_i = log sum_c exp(s_ic) - s_iy with s = logits - max, and the gradient
-    (softmax - one_hot) / N. NaN when a row's largest logit is NaN or inf: nothing is
-    computed then (the caller runs the loss's own code, which names the bad values).
+    instead of new arrays and without the module's checks (the step checks its batches
+    and labels itself): l_i = log sum_c exp(s_ic) - s_iy with s = logits - max, and the
+    gradient (softmax - one_hot) / N. NaN when a row's largest logit is NaN or inf:
+    nothing is computed then (the caller runs the loss's own code, which names the bad
+    values).
     """
     n, c = logits.shape
     top = np.maximum.reduce(logits, axis=1, keepdims=True)
