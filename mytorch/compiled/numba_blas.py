@@ -13,7 +13,7 @@ matrix-vector products in the library NumPy loaded, and :func:`gemm` calls them 
 their addresses (numba intrinsics), so the whole epoch's products run on NumPy's one pool
 of threads, with the bits of NumPy's ``matmul`` (the same library and the same
 arguments). Where NumPy was built another way (MKL, a system BLAS) the addresses are 0
-and the loops use ``np.dot``.
+and :func:`gemm` uses numba's ``np.dot``.
 
 The addresses are arguments, not constants baked into the code, so numba can cache the
 compiled loops on disk.
@@ -42,9 +42,10 @@ _SYMBOLS = {
 
 
 def _numpy_blas_libraries() -> list[Path]:
-    """The OpenBLAS files shipped inside NumPy's wheel (Linux, macOS, Windows layouts)."""
+    """The OpenBLAS files shipped inside NumPy's wheel: ``numpy.libs`` beside the package
+    (Linux and Windows wheels), ``numpy/.dylibs`` (macOS)."""
     package = Path(np.__file__).parent
-    folders = [package.parent / "numpy.libs", package / ".dylibs", package.parent / "numpy.libs"]
+    folders = [package.parent / "numpy.libs", package / ".dylibs"]
     return sorted(
         path
         for folder in folders
@@ -76,6 +77,13 @@ def blas_addresses(dtype: np.dtype) -> np.ndarray:
     return np.array(_addresses(np.dtype(dtype)), np.int64)
 
 
+def _data_pointer(context, builder, value, array_type, pointer):
+    """The first element's address of the array ``value`` (numba type ``array_type``),
+    as ``pointer``: what a BLAS routine takes for a matrix or vector."""
+    array = context.make_array(array_type)(context, builder, value)
+    return builder.bitcast(array.data, pointer)
+
+
 @intrinsic
 def _call_gemm(typingctx, address, transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc):  # noqa: ARG001
     """cblas_?gemm(RowMajor, ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, ldc) at ``address``."""
@@ -92,11 +100,9 @@ def _call_gemm(typingctx, address, transpose_a, transpose_b, m, n, k, a, lda, b,
         function_type = ir.FunctionType(ir.VoidType(), [*arguments, scalar, pointer, i64])
         function = builder.inttoptr(address, function_type.as_pointer())
 
-        def data(array_value, array_type):
-            array = context.make_array(array_type)(context, builder, array_value)
-            return builder.bitcast(array.data, pointer)
+        def data(index):  # the data pointer of the array argument at ``index``
+            return _data_pointer(context, builder, args[index], sig.args[index], pointer)
 
-        array_types = sig.args[6], sig.args[8], sig.args[10]
         builder.call(
             function,
             [
@@ -107,12 +113,12 @@ def _call_gemm(typingctx, address, transpose_a, transpose_b, m, n, k, a, lda, b,
                 n,
                 k,
                 ir.Constant(scalar, 1.0),
-                data(a, array_types[0]),
+                data(6),
                 lda,
-                data(b, array_types[1]),
+                data(8),
                 ldb,
                 ir.Constant(scalar, 0.0),
-                data(c, array_types[2]),
+                data(10),
                 ldc,
             ],
         )
@@ -137,9 +143,8 @@ def _call_gemv(typingctx, address, transpose, m, n, a, lda, x, y):  # noqa: ARG0
         function_type = ir.FunctionType(ir.VoidType(), [*arguments, scalar, pointer, i64])
         function = builder.inttoptr(address, function_type.as_pointer())
 
-        def data(array_value, array_type):
-            array = context.make_array(array_type)(context, builder, array_value)
-            return builder.bitcast(array.data, pointer)
+        def data(index):  # the data pointer of the array argument at ``index``
+            return _data_pointer(context, builder, args[index], sig.args[index], pointer)
 
         one = ir.Constant(i64, 1)
         builder.call(
@@ -150,12 +155,12 @@ def _call_gemv(typingctx, address, transpose, m, n, a, lda, x, y):  # noqa: ARG0
                 m,
                 n,
                 ir.Constant(scalar, 1.0),
-                data(a, sig.args[4]),
+                data(4),
                 lda,
-                data(x, sig.args[6]),
+                data(6),
                 one,
                 ir.Constant(scalar, 0.0),
-                data(y, sig.args[7]),
+                data(7),
                 one,
             ],
         )
@@ -169,13 +174,25 @@ def gemm(blas, a, transpose_a, b, transpose_b, c):  # pragma: no cover - compile
     """``c = op(a) @ op(b)`` through NumPy's BLAS at the addresses ``blas`` (from
     :func:`blas_addresses`; ``op`` is the transpose where its flag is set); ``a``, ``b``
     and ``c`` are of one dtype and row-major (C-contiguous, or rows of such an array: the
-    leading dimension is taken from the row stride), ``c`` of the product's shape.
+    leading dimension is taken from the row stride), ``c`` of the product's shape. With
+    no addresses (zeros: NumPy has no OpenBLAS of its own), numba's ``np.dot``, on
+    SciPy's BLAS.
 
     A single row (batch size 1) goes to the matrix-vector product, as NumPy's ``matmul``
     sends it (the same bits): OpenBLAS's matrix-matrix product with one row packs all of
     ``b`` first, and for large ``b`` that costs far more than the product (measured: 353
     against 31 us for 1024 x 1024).
     """
+    if blas[0] == 0:
+        if transpose_a and transpose_b:
+            np.dot(a.T, b.T, c)
+        elif transpose_a:
+            np.dot(a.T, b, c)
+        elif transpose_b:
+            np.dot(a, b.T, c)
+        else:
+            np.dot(a, b, c)
+        return
     m, n = c.shape
     lda, ldb, ldc = (
         a.strides[0] // a.itemsize,

@@ -9,8 +9,8 @@ by a last bit. No ``fastmath``: every operation rounds as written.
 
 :func:`train_epoch` runs a whole epoch of a plain network (Linear layers with Identity,
 Sigmoid, Tanh or ReLU between them, softmax cross-entropy, SGD or Adam) in one call: the
-loop over the batches, the matrix products (on NumPy's own BLAS through
-``numba_blas.gemm``, or ``np.dot``, SciPy's), the loss and the update. That is what small
+loop over the batches, the matrix products (``numba_blas.gemm``: on NumPy's own BLAS
+where it can), the loss and the update. That is what small
 batches need: at batch size 1 the per-step Python work is most of the time. The layers
 arrive as tuples of arrays (one compiled version per depth and dtype, cached on disk by
 numba).
@@ -215,8 +215,8 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
     held NaN or inf: the epoch stops there, before that batch's update, as the reference
     trainer's guard stops it; last, whether it stopped because that batch itself held NaN
     or inf (found from its first product, as the first Linear's check would find it).
-    ``blas``: the addresses of NumPy's own BLAS products (``numba_blas``), or zeros for
-    ``np.dot`` (SciPy's BLAS).
+    ``blas``: the addresses of NumPy's own BLAS products for ``numba_blas.gemm`` (zeros:
+    numba's ``np.dot``, on SciPy's BLAS).
     """
     n = order.size if order.size else X.shape[0]  # the rows of order, or all of X's
     one, zero = _cast(X, 1.0), _cast(X, 0.0)
@@ -246,10 +246,7 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
         a = xb
         for k in range(layers):
             out = outs[k][:rows]
-            if blas[0]:
-                gemm(blas, a, False, weights[k], True, out)
-            else:
-                np.dot(a, weights[k].T, out)
+            gemm(blas, a, False, weights[k], True, out)
             # NaN or inf in the batch makes its rows of x W^T NaN or inf: look there (a
             # smaller array), and in the batch itself only then.
             if k == 0 and not _all_finite(out) and not _all_finite(xb):
@@ -279,18 +276,12 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
             if k < layers - 1:
                 _times_derivative(delta, outs[k][:rows], codes[k], one, zero)
             inputs = outs[k - 1][:rows] if k > 0 else xb
-            if blas[0]:
-                gemm(blas, delta, True, inputs, False, grad_w[k])
-            else:
-                np.dot(delta.T, inputs, grad_w[k])
+            gemm(blas, delta, True, inputs, False, grad_w[k])
             if has_bias[k]:
                 _column_sums(delta, grad_b[k])
             if k > 0:
                 nxt = backs[k][:rows]
-                if blas[0]:
-                    gemm(blas, delta, False, weights[k], False, nxt)
-                else:
-                    np.dot(delta, weights[k], nxt)
+                gemm(blas, delta, False, weights[k], False, nxt)
                 delta = nxt
         # update
         if kind == 0:
@@ -316,17 +307,13 @@ def train_epoch(X, y, order, batch, weights, biases, has_bias, codes, grad_w, gr
 @_jit
 def forward_chain(x, weights, biases, has_bias, codes, outs, blas):
     """``compile_predict``'s forward in one call: for each layer ``out = f(a W^T + b)``
-    into its buffer (Identity or ReLU: the NumPy passes' bits), the products on NumPy's
-    BLAS (``blas``, see ``numba_blas``) or ``np.dot``. Returns the last buffer."""
+    into its buffer (Identity or ReLU: the NumPy passes' bits), the products through
+    ``numba_blas.gemm``. Returns the last buffer."""
     one, zero = _cast(x, 1.0), _cast(x, 0.0)
-    a = outs[0]
+    a = x
     for k in range(len(weights)):
         out = outs[k]
-        source = x if k == 0 else outs[k - 1]
-        if blas[0]:
-            gemm(blas, source, False, weights[k], True, out)
-        else:
-            np.dot(source, weights[k].T, out)
+        gemm(blas, a, False, weights[k], True, out)
         _bias_activation(out, biases[k], has_bias[k], codes[k], one, zero)
         a = out
     return a
