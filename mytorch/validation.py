@@ -169,12 +169,12 @@ def check_float_array(
     return x
 
 
-#: Arrays up to this size are checked with ``isfinite(x).all()`` (see ``check_finite``).
+#: Arrays up to this size are checked with ``isfinite(x)`` directly (see ``all_finite``).
 _SMALL_ARRAY = 2048
 
 
-def check_finite(x: np.ndarray, where: str, *, name: str = "input") -> None:
-    """Raise ``NonFiniteError`` (a ``ValueError``) if ``x`` holds NaN or inf.
+def all_finite(x: np.ndarray) -> bool:
+    """Whether ``x`` holds no NaN and no inf.
 
     A large array gets one cheap pass with no temporary array: the dot product of ``x``
     with itself (BLAS, about 3x faster than ``np.sum``), or the sum where ``x`` is not
@@ -186,26 +186,29 @@ def check_finite(x: np.ndarray, where: str, *, name: str = "input") -> None:
     if x.size <= _SMALL_ARRAY:
         # ufunc.reduce, not .all(): that goes through a Python function of NumPy's,
         # which costs as much as the test itself for an array this small.
-        if np.logical_and.reduce(np.isfinite(x), axis=None):
-            return
-    else:
-        with np.errstate(over="ignore", invalid="ignore"):
-            if x.flags.c_contiguous:
-                flat = x.reshape(-1)
-                probe = np.dot(flat, flat)
-            else:
-                probe = np.sum(x)
-        if math.isfinite(probe):
-            return
+        return bool(np.logical_and.reduce(np.isfinite(x), axis=None))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if x.flags.c_contiguous:
+            flat = x.reshape(-1)
+            probe = np.dot(flat, flat)
+        else:
+            probe = np.sum(x)
+    return math.isfinite(probe) or bool(np.logical_and.reduce(np.isfinite(x), axis=None))
+
+
+def check_finite(x: np.ndarray, where: str, *, name: str = "input") -> None:
+    """Raise ``NonFiniteError`` (a ``ValueError``) if ``x`` holds NaN or inf, naming how
+    many of each and the first one's index (the test itself: :func:`all_finite`)."""
+    if all_finite(x):
+        return
     bad = ~np.isfinite(x)
-    if bad.any():
-        n_nan = int(np.isnan(x).sum())
-        n_inf = int(bad.sum()) - n_nan
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise NonFiniteError(
-            f"{where}: {name} contains {n_nan} NaN and {n_inf} inf values "
-            f"(first at index {first}); check the data and the learning rate"
-        )
+    n_nan = int(np.isnan(x).sum())
+    n_inf = int(bad.sum()) - n_nan
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise NonFiniteError(
+        f"{where}: {name} contains {n_nan} NaN and {n_inf} inf values "
+        f"(first at index {first}); check the data and the learning rate"
+    )
 
 
 def check_class_indices(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from mytorch.compiled.plan import NotFinite
-from mytorch.validation import check_finite
+from mytorch.validation import all_finite, check_finite
 
 __all__ = ["compiled_epoch", "plain_layers"]
 
@@ -158,7 +158,7 @@ def compiled_epoch(
         if bad_input:  # the batch itself: the first Linear's own error, as in the reference
             check_finite(batch, type(layers[0][0]).__name__)
         raise NotFinite("output", total, batch, failed_at // batch_size + 1)
-    if step.guard and not (math.isfinite(total) and step._finite(flat.data)):
+    if step.guard and not (math.isfinite(total) and all_finite(flat.data)):
         raise NotFinite("loss", total)
     last = X.shape[0] - (X.shape[0] - 1) // batch_size * batch_size
     step.output = outs[-1][:last]

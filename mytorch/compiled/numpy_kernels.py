@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from mytorch.validation import all_finite
+
 __all__ = ["NumpyKernels", "mean_cross_entropy"]
 
 
@@ -81,7 +83,7 @@ def mean_cross_entropy(logits: np.ndarray, labels: np.ndarray, grad: np.ndarray)
     """
     n, c = logits.shape
     top = np.maximum.reduce(logits, axis=1, keepdims=True)
-    if not np.logical_and.reduce(np.isfinite(top), axis=None):
+    if not all_finite(top):
         return math.nan  # NaN or inf logits: the caller runs the loss's own code
     np.subtract(logits, top, out=grad)
     flat = np.arange(0, n * c, c)  # the flat index of each row's target

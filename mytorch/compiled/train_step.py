@@ -40,6 +40,7 @@ from mytorch.optim.kernels.threaded import for_each_chunk
 from mytorch.optim.optimizer import gradient_with_decay
 from mytorch.underflow import quiet_underflow
 from mytorch.validation import (
+    all_finite,
     assume_finite,
     check_class_indices,
     check_finite,
@@ -243,19 +244,10 @@ class TrainStep:
         if self.guard and not math.isfinite(loss):
             raise NotFinite("loss", loss)
         self._backward(saved, buffers, delta)
-        if self.guard and not self._finite(self._flat.grad):
+        if self.guard and not all_finite(self._flat.grad):
             raise NotFinite("gradient", loss)
         self._update()
         return loss
-
-    @staticmethod
-    def _finite(array: np.ndarray) -> bool:
-        # One BLAS pass: NaN or inf anywhere makes the sum of squares non-finite (so does
-        # an overflow of it, which the exact test below then clears).
-        with np.errstate(over="ignore", invalid="ignore"):
-            if math.isfinite(float(np.dot(array, array))):
-                return True
-        return bool(np.isfinite(array).all())
 
     def _forward(
         self, x: np.ndarray, buffers: _Buffers, check_input: bool = False
@@ -277,7 +269,7 @@ class TrainStep:
                     check_finite(x, type(layer).__name__)
                 np.matmul(a, layer.weight.data.T, out=out)  # y = x W^T (+ b below)
                 if check_input and i == 0 and self._late_input_check:
-                    if not self._finite(out.reshape(-1)):
+                    if not all_finite(out):
                         check_finite(x, type(layer).__name__)  # raises if x is the cause
                 bias = None if layer.bias is None else layer.bias.data
                 following = steps[i + 1] if i + 1 < len(steps) else None
