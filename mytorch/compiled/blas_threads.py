@@ -127,16 +127,12 @@ class BlasThreads:
     ) -> Any:
         """As :meth:`run`, for a call whose products go to a second BLAS library.
 
-        numba's ``np.dot`` calls SciPy's OpenBLAS, a library with a pool of threads of
-        its own beside NumPy's. After a product, OpenBLAS's idle threads spin for about
-        a tenth of a second before they sleep, so right after NumPy's BLAS ran (the
-        input's check, the caller's own products) the two pools' threads contend for the
-        same cores, and each product waits for a descheduled thread. Measured on 2
-        cores, hw1's whole numba epoch (batch 100): 1,000-1,070 us a step on two threads
-        right after a NumPy product, 565-575 on one, 530 on two once NumPy's threads had
-        gone to sleep. So with "as set", when both libraries have more than one thread,
-        such a call runs on one (which also makes it repeat bit for bit on any machine);
-        a number or "fastest" is followed as for any call.
+        numba's ``np.dot`` calls SciPy's OpenBLAS, whose pool of threads sits beside
+        NumPy's; two pools of idle threads spinning on the same cores slow every product
+        down (``numba_blas``'s docstring has the measurements). So with "as set", when
+        both libraries have more than one thread, such a call runs on one (which also
+        makes it repeat bit for bit on any machine); a number or "fastest" is followed
+        as for any call.
         """
         if (
             self.setting == AS_SET

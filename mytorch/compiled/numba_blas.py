@@ -1,11 +1,11 @@
 """NumPy's own BLAS, called from numba's compiled loops.
 
 numba's ``np.dot`` calls SciPy's OpenBLAS, a second library with a pool of threads of its
-own beside NumPy's. OpenBLAS's idle threads spin for about a tenth of a second after a
-product, so a whole numba epoch that starts after NumPy's BLAS ran (the input's check,
-the caller's products) has two pools contending for the same cores, and every product
-waits for a descheduled thread: measured on 2 cores, hw1's epoch (batch 100) took
-1,000-1,070 us a step that way, against 530 us once NumPy's threads had gone to sleep.
+own beside NumPy's. OpenBLAS's idle threads spin for up to about 0.2 s after a product,
+so a whole numba epoch that starts after NumPy's BLAS ran (the input's check, the
+caller's products) has two pools contending for the same cores, and every product waits
+for a descheduled thread: measured on 2 cores, hw1's epoch (batch 100) took 1,000-1,800
+us a step that way, against 530 us once NumPy's threads had gone to sleep.
 
 NumPy's wheels ship OpenBLAS with 64-bit integers and prefixed names
 (``scipy_cblas_dgemm64_``). :func:`blas_addresses` finds the matrix-matrix and
